@@ -1,0 +1,68 @@
+# Two commands for a new user: `make run` and `make test`. Everything else is optional.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+ENGINE := .venv-rasa
+APP := .venv
+ENGINE_PY := $(ENGINE)/bin/python
+APP_PY := $(APP)/bin/python
+RASA := $(ENGINE)/bin/rasa
+APP_PYTHON ?= python3
+export PYTHONPATH := $(CURDIR)
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: help setup run test test-engine test-app train lint bench clean
+
+help:
+	@echo "make run    set up, train if needed, start Rasa + action server + gateway (:8000)"
+	@echo "make test   set up, train if needed, run every test suite of both environments"
+	@echo "make train  train the Rasa model if its inputs changed"
+	@echo "make lint   ruff (everything) and mypy (app environment)"
+	@echo "make bench  NLU training time, parse latency and accuracy against stock Rasa"
+
+# Engine environment: Python 3.10, Rasa 3.6 (pydantic 1, TensorFlow 2.12).
+$(ENGINE)/.installed: requirements/engine.lock
+	@test -x $(ENGINE_PY) || "$$(scripts/find-python310)" -m venv $(ENGINE)
+	$(ENGINE_PY) -m pip install --quiet --upgrade pip
+	$(ENGINE_PY) -m pip install --quiet --no-deps -r requirements/engine.lock
+	@touch $@
+
+# App environment: Python >= 3.11, FastAPI gateway (pydantic 2).
+$(APP)/.installed: requirements/app.lock
+	@test -x $(APP_PY) || $(APP_PYTHON) -m venv $(APP)
+	$(APP_PY) -m pip install --quiet --upgrade pip
+	$(APP_PY) -m pip install --quiet --no-deps -r requirements/app.lock
+	@touch $@
+
+setup: $(ENGINE)/.installed $(APP)/.installed
+
+train: setup
+	$(APP_PY) -m scripts.model_cache
+
+run: setup
+	$(APP_PY) -m scripts.stack
+
+test: setup train test-engine test-app
+
+test-engine: setup
+	$(ENGINE_PY) -m pytest tests/engine -q
+	$(RASA) data validate --domain domain.yml --data data --config config.yml
+	$(ENGINE_PY) -m scripts.evaluate_nlu --model "$$($(APP_PY) -m scripts.model_cache --print-path)" \
+		--min-intent-accuracy 0.90 --min-id-f1 0.95
+	$(RASA) test core --model "$$($(APP_PY) -m scripts.model_cache --print-path)" \
+		--stories tests/test_stories.yml --fail-on-prediction-errors --out var/test-results
+
+test-app: setup
+	RASA_MODEL="$$($(APP_PY) -m scripts.model_cache --print-path)" $(APP_PY) -m pytest tests/app -q
+
+lint: setup
+	$(APP)/bin/ruff check .
+	$(APP)/bin/ruff format --check .
+	$(APP)/bin/mypy bot channels scripts
+
+bench: setup train
+	$(ENGINE_PY) -m scripts.bench_nlu
+
+clean:
+	rm -rf models var/test-results

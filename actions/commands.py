@@ -1,0 +1,136 @@
+"""Accessibility commands that work in every state: repeat, slower, cancel, not understood."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.conversation import (
+    BotMessage,
+    previous_turn_was_fallback,
+    response_text,
+    turn_to_repeat,
+)
+
+# Speech-rate factors, from normal down to the slowest that stays intelligible.
+SPEECH_RATES: tuple[float, ...] = (1.0, 0.8, 0.65, 0.5)
+
+# Intents a confused user is offered as buttons, with the words shown on them.
+SUGGESTION_TITLES: dict[str, str] = {
+    "social_security_auth": "养老金资格认证",
+    "check_auth_status": "查认证结果",
+    "service_lookup": "办事指南",
+    "find_service_center": "找服务中心",
+    "request_human": "转人工",
+    "help": "我能做什么",
+}
+DEFAULT_SUGGESTIONS: tuple[str, ...] = ("social_security_auth", "service_lookup", "request_human")
+MAX_SUGGESTIONS = 3
+
+
+def _say_again(dispatcher: CollectingDispatcher, messages: list[BotMessage]) -> None:
+    for message in messages:
+        dispatcher.utter_message(text=message.text, buttons=message.buttons or None)
+
+
+def slower_rate(current: float | None) -> float:
+    """One step slower than ``current``; stays at the slowest step."""
+    rate = 1.0 if current is None else float(current)
+    for step in SPEECH_RATES:
+        if step < rate - 1e-9:
+            return step
+    return SPEECH_RATES[-1]
+
+
+class ActionRepeat(Action):
+    """Says the bot's previous turn again, word for word (再说一遍)."""
+
+    def name(self) -> str:
+        return "action_repeat"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        _say_again(dispatcher, turn_to_repeat(tracker))
+        return []
+
+
+class ActionSpeakSlower(Action):
+    """Lowers ``speech_rate`` one step, confirms, and says the previous turn again slower."""
+
+    def name(self) -> str:
+        return "action_speak_slower"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        rate = slower_rate(tracker.get_slot("speech_rate"))
+        dispatcher.utter_message(response="utter_slower")
+        again = [m for m in turn_to_repeat(tracker) if m.utter_action != "utter_slower"]
+        _say_again(dispatcher, again)
+        return [SlotSet("speech_rate", rate)]
+
+
+class ActionCancel(Action):
+    """Leaves the current task (取消); its answers so far are forgotten."""
+
+    def name(self) -> str:
+        return "action_cancel"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        form = tracker.active_loop.get("name") if tracker.active_loop else None
+        if not form:
+            dispatcher.utter_message(response="utter_nothing_to_cancel")
+            return []
+        dispatcher.utter_message(response="utter_cancelled")
+        form_slots = domain.get("forms", {}).get(form, {}).get("required_slots", [])
+        return [
+            ActiveLoop(None),
+            SlotSet("requested_slot", None),
+            *(SlotSet(slot, None) for slot in form_slots),
+        ]
+
+
+def suggestions(latest_message: dict[str, Any]) -> list[str]:
+    """Up to three intents the user may have meant, best first."""
+    ranked = [
+        item.get("name")
+        for item in latest_message.get("intent_ranking") or []
+        if item.get("name") in SUGGESTION_TITLES
+    ]
+    picked: list[str] = []
+    for intent in [*ranked, *DEFAULT_SUGGESTIONS]:
+        if intent not in picked:
+            picked.append(intent)
+    return picked[:MAX_SUGGESTIONS]
+
+
+class ActionHandleFallback(Action):
+    """Not understood: ask to rephrase with suggestions; the second miss in a row offers a human."""
+
+    def name(self) -> str:
+        return "action_handle_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if previous_turn_was_fallback(tracker):
+            dispatcher.utter_message(response="utter_fallback_offer_human")
+        elif tracker.active_loop.get("name"):
+            # The form asks its own question right after; keep the turn short.
+            dispatcher.utter_message(response="utter_fallback_in_form")
+        else:
+            buttons = [
+                {"title": SUGGESTION_TITLES[intent], "payload": f"/{intent}"}
+                for intent in suggestions(tracker.latest_message)
+            ]
+            dispatcher.utter_message(
+                text=response_text(domain, "utter_ask_rephrase"), buttons=buttons
+            )
+        return []

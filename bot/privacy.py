@@ -1,0 +1,37 @@
+"""Masking of personal numbers before text reaches a log.
+
+Users give their resident ID number and phone number to the assistant (to book a
+service, to be called back). Logs are read by operators and kept for a long time, so
+those numbers must never be written in full. Only ASCII digits are recognised here:
+numbers spoken as Chinese words (e.g. "幺三八…" from speech recognition) are not masked
+yet.
+"""
+
+from __future__ import annotations
+
+import re
+
+# 18-character resident ID: 6-digit area, 8-digit birth date, 3-digit sequence and a
+# check character that may be X. Single spaces or dashes between those groups are
+# tolerated because people and speech recognisers write them that way. The look-arounds
+# stop us from masking a slice of a longer digit run (that is some other number).
+_ID_NUMBER = re.compile(
+    r"(?<![0-9])([0-9]{6})[ -]?[0-9]{8}[ -]?([0-9]{3}[0-9Xx])(?![0-9])",
+)
+
+# Any standalone 11-digit number (mobile numbers, but also landlines written with their
+# area code: over-masking a log is cheaper than leaking), optionally with the +86 / 86
+# country code and 3-4-4 grouping.
+_PHONE_NUMBER = re.compile(
+    r"(?<![0-9])(?:\+?86[ -]?)?([0-9]{3})[ -]?[0-9]{4}[ -]?([0-9]{4})(?![0-9])",
+)
+
+
+def mask_pii(text: str) -> str:
+    """Return `text` with ID numbers as ``110105********0031`` and phones as ``138****5678``.
+
+    IDs are masked first: an ID contains 11-digit stretches, and masking it first keeps
+    the phone pattern from seeing them.
+    """
+    masked = _ID_NUMBER.sub(r"\1********\2", text)
+    return masked

@@ -1,0 +1,1 @@
+"""HTTP surfaces (routers) through which users and services reach the conversation hub."""

@@ -1,0 +1,43 @@
+"""``GET /health``: is the assistant usable, and if not, which part is broken.
+
+Always 200 when the gateway itself answers: a kiosk or an operator page reads the body
+to show *what* is wrong, and a 5xx would only tell them *that* something is.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from channels.deps import RasaClientDep
+
+router = APIRouter(tags=["health"])
+
+
+class ComponentStatus(BaseModel):
+    """One backend's verdict."""
+
+    ok: bool
+    detail: str
+
+
+class HealthReport(BaseModel):
+    """``ok`` only when every component is ok; otherwise ``degraded``."""
+
+    status: Literal["ok", "degraded"]
+    components: dict[str, ComponentStatus]
+
+
+@router.get("/health", summary="Health of the gateway and the components behind it")
+async def health(rasa: RasaClientDep) -> HealthReport:
+    """Probe every backend now; results are not cached so a fix shows up immediately."""
+    checks = await rasa.health()
+    components = {
+        name: ComponentStatus(ok=check.ok, detail=check.detail) for name, check in checks.items()
+    }
+    status: Literal["ok", "degraded"] = (
+        "ok" if all(c.ok for c in components.values()) else "degraded"
+    )
+    return HealthReport(status=status, components=components)

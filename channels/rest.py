@@ -1,0 +1,122 @@
+"""Rasa-compatible REST channel: ``POST /webhooks/rest/webhook``.
+
+Same request and reply shape as Rasa's own REST channel, so any client written for
+Rasa (and the integration tests) can talk to the gateway instead, while every turn
+still goes through the hub. The body is parsed by hand (see `channels.json_body`) so
+each kind of bad input gets its own status and code.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.errors import BadRequest, ErrorCode, InvalidRequest
+from bot.messages import BotReply, UserMessage
+from channels.deps import HubDep, SettingsDep
+from channels.error_handlers import ErrorBody
+from channels.json_body import read_json_body
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_NAME = "rest"
+SENDER_PATTERN = r"^[A-Za-z0-9_.:@-]{1,128}$"
+
+# Characters `str.strip()` leaves alone but that make a message look empty.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+
+router = APIRouter(tags=["rest"])
+
+
+class RestRequest(BaseModel):
+    """A user message in Rasa's REST channel shape."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    sender: str = Field(
+        pattern=SENDER_PATTERN,
+        description="Conversation ID: 1-128 characters of A-Z a-z 0-9 _ . : @ -",
+        examples=["kiosk-01:session-42"],
+    )
+    message: str = Field(
+        description="What the user said or typed (non-empty, at most max_message_chars).",
+        examples=["我想预约助餐服务"],
+    )
+    metadata: dict[str, Any] | None = Field(
+        default=None, description="Passed on to Rasa unchanged."
+    )
+
+
+_FIELD_CODES = {
+    "sender": ErrorCode.INVALID_SENDER,
+    "message": ErrorCode.INVALID_MESSAGE,
+    "metadata": ErrorCode.INVALID_METADATA,
+}
+
+_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": ErrorBody,
+        "description": "invalid_json, invalid_encoding, empty_message or message_too_long",
+    },
+    413: {"model": ErrorBody, "description": "body_too_large"},
+    422: {
+        "model": ErrorBody,
+        "description": "invalid_request, invalid_sender, invalid_message or invalid_metadata",
+    },
+    503: {"model": ErrorBody, "description": "engine_unavailable: Rasa is down or too slow"},
+}
+
+
+@router.post(
+    "/webhooks/rest/webhook",
+    summary="Send one user message, get the assistant's replies",
+    response_model=list[BotReply],
+    responses=_ERROR_RESPONSES,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": RestRequest.model_json_schema()}},
+        }
+    },
+)
+async def rest_webhook(request: Request, hub: HubDep, settings: SettingsDep) -> JSONResponse:
+    """Validate like Rasa would, but with explicit codes, then hand the turn to the hub."""
+    data = await read_json_body(request, settings.max_body_bytes)
+    body = _validate(data)
+    text = body.message.strip()
+    if _is_blank(text):
+        raise BadRequest(ErrorCode.EMPTY_MESSAGE)
+    if len(text) > settings.max_message_chars:
+        raise BadRequest(ErrorCode.MESSAGE_TOO_LONG)
+
+    message = UserMessage(
+        sender_id=body.sender,
+        text=text,
+        channel=CHANNEL_NAME,
+        metadata=body.metadata or {},
+    )
+    replies = await hub.handle(message)
+    return JSONResponse([reply.to_rest() for reply in replies])
+
+
+def _is_blank(text: str) -> bool:
+    """Blank means nothing Rasa could understand: only spaces (incl. U+3000) or invisibles."""
+    return all(ch.isspace() or ch in _INVISIBLE for ch in text)
+
+
+def _validate(data: Any) -> RestRequest:
+    """Map pydantic's errors to one code naming the first offending field."""
+    try:
+        return RestRequest.model_validate(data)
+    except ValidationError as err:
+        locations = [error["loc"][0] if error["loc"] else "" for error in err.errors()]
+        # Log field names only; pydantic's own message would quote the input.
+        logger.info("rest request rejected, bad fields: %s", locations)
+        for field, code in _FIELD_CODES.items():
+            if field in locations:
+                raise InvalidRequest(code) from None
+        raise InvalidRequest(ErrorCode.INVALID_REQUEST) from None

@@ -1,0 +1,1 @@
+"""Developer commands behind the Makefile: training cache, process supervisor, evaluation, benchmarks."""

@@ -1,0 +1,206 @@
+"""Start and stop the three processes: action server, Rasa server, gateway.
+
+Used by `make run` (in the foreground, Ctrl-C stops all three) and by the integration
+tests (on free ports, with a temporary `var/`). Only the standard library, so it runs
+from the app environment without importing the engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ENGINE_BIN = ROOT / ".venv-rasa" / "bin"
+APP_PYTHON = ROOT / ".venv" / "bin" / "python"
+
+logger = logging.getLogger("stack")
+
+
+@dataclass
+class StackConfig:
+    model: Path
+    var_dir: Path = ROOT / "var"
+    rasa_port: int = 5005
+    actions_port: int = 5055
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    log_dir: Path | None = None  # None: processes write to this terminal
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://127.0.0.1:{self.actions_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+
+def rasa_token(var_dir: Path) -> str:
+    """The Rasa HTTP API token: $RASA_TOKEN, else one generated once and kept in var/."""
+    if os.environ.get("RASA_TOKEN"):
+        return os.environ["RASA_TOKEN"]
+    path = var_dir / "rasa_token"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(24), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _wait_http(url: str, deadline: float, proc: subprocess.Popen[bytes], name: str) -> None:
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with code {proc.returncode} while starting")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status < 500:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{name} did not answer at {url}")
+
+
+@dataclass
+class Stack:
+    config: StackConfig
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        out = None
+        if self.config.log_dir is not None:
+            self.config.log_dir.mkdir(parents=True, exist_ok=True)
+            out = open(self.config.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
+            start_new_session=True,
+        )
+        self.processes[name] = proc
+        return proc
+
+    def start(self, timeout_s: float = 240) -> None:
+        cfg = self.config
+        cfg.var_dir.mkdir(parents=True, exist_ok=True)
+        token = rasa_token(cfg.var_dir)
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "ACTION_ENDPOINT_URL": f"{cfg.actions_url}/webhook",
+            "GATEWAY_ACTION_SERVER_URL": cfg.actions_url,
+            "RASA_TRACKER_DB": str(cfg.var_dir / "tracker.db"),
+            "VAR_DIR": str(cfg.var_dir),
+            "RASA_TOKEN": token,
+            "GATEWAY_RASA_URL": cfg.rasa_url,
+            "GATEWAY_HOST": cfg.gateway_host,
+            "GATEWAY_PORT": str(cfg.gateway_port),
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        }
+        deadline = time.monotonic() + timeout_s
+        try:
+            actions = self._spawn(
+                "actions",
+                [str(ENGINE_BIN / "rasa"), "run", "actions", "--actions", "actions",
+                 "--port", str(cfg.actions_port)],
+                env,
+            )
+            rasa = self._spawn(
+                "rasa",
+                [str(ENGINE_BIN / "rasa"), "run", "--model", str(cfg.model),
+                 "--enable-api", "--auth-token", token,
+                 "--interface", "127.0.0.1", "--port", str(cfg.rasa_port),
+                 "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+                env,
+            )
+            gateway = self._spawn("gateway", [str(APP_PYTHON), "-m", "channels"], env)
+            _wait_http(f"{cfg.actions_url}/health", deadline, actions, "action server")
+            _wait_http(f"{cfg.rasa_url}/", deadline, rasa, "rasa server")
+            _wait_http(f"{cfg.gateway_url}/health", deadline, gateway, "gateway")
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self, grace_s: float = 15) -> None:
+        """SIGTERM each process group, then SIGKILL what is still running after the grace time."""
+        for proc in self.processes.values():
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + grace_s
+        for name, proc in self.processes.items():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                logger.warning("%s did not stop in time; killing it", name)
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.processes.clear()
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main() -> int:
+    """`make run`: start everything in the foreground until Ctrl-C."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from scripts.model_cache import ROOT as _root, ensure_model
+
+    model, _ = ensure_model(_root / "config.yml")
+    cfg = StackConfig(
+        model=model,
+        gateway_host=os.environ.get("GATEWAY_HOST", "127.0.0.1"),
+        gateway_port=int(os.environ.get("GATEWAY_PORT", "8000")),
+    )
+    stack = Stack(cfg)
+    logger.info("starting the action server, Rasa and the gateway (about a minute)…")
+    stack.start()
+    logger.info(
+        "\nReady. Gateway: %s  (health: %s/health)\n"
+        "Talk to it:\n  curl -s %s/webhooks/rest/webhook -H 'content-type: application/json' "
+        "-d '{\"sender\": \"me\", \"message\": \"你好\"}'\n"
+        "Press Ctrl-C to stop all three processes.",
+        cfg.gateway_url, cfg.gateway_url, cfg.gateway_url,
+    )
+    stopping = False
+
+    def _stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stopping:
+            for name, proc in stack.processes.items():
+                if proc.poll() is not None:
+                    logger.error("%s exited with code %s; stopping the rest", name, proc.returncode)
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        logger.info("stopping…")
+        stack.stop()
+        logger.info("stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

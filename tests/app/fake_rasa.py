@@ -1,0 +1,145 @@
+"""A small real HTTP server imitating the parts of Rasa 3.6 and the action server we use.
+
+It runs with uvicorn on a free 127.0.0.1 port, so the gateway's real httpx client, its
+timeouts and connection handling are exercised over TCP. It is NOT Rasa: the full Rasa
+server (model, REST channel, actions) is covered by the separate integration tests.
+
+Scripted behaviour of ``POST /webhooks/rest/webhook``, chosen by the message text:
+- "转人工": a text reply plus a custom handoff payload
+- "boom": HTTP 500
+- "garbage": HTTP 200 with a body that is not a reply list
+- "slow": sleeps `state.delay_s` before answering
+- anything else: echoes the text, then a reply with two buttons
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+RASA_VERSION_TEXT = "Hello from Rasa: 3.6.21"
+MODEL_FILE = "models/20240101-120000-test.tar.gz"
+TOKEN = "test-token-123"
+HANDOFF = {"handoff": {"reason": "user_request", "priority": "normal"}}
+BUTTONS = [
+    {"title": "助餐服务", "payload": "/ask_meal_service"},
+    {"title": "转人工", "payload": "/request_human"},
+]
+
+
+@dataclass
+class FakeRasaState:
+    """What the fake received and how it should misbehave; reset before every test."""
+
+    webhook_calls: list[dict[str, Any]] = field(default_factory=list)
+    status_tokens: list[str | None] = field(default_factory=list)
+    model_loaded: bool = True
+    actions_ok: bool = True
+    delay_s: float = 0.0
+
+    def reset(self) -> None:
+        self.webhook_calls.clear()
+        self.status_tokens.clear()
+        self.model_loaded = True
+        self.actions_ok = True
+        self.delay_s = 0.0
+
+
+def build_fake_app(state: FakeRasaState) -> FastAPI:
+    """Rasa's REST channel + /status, and the action server's /health, on one app."""
+    app = FastAPI()
+
+    @app.get("/")
+    async def hello() -> PlainTextResponse:
+        return PlainTextResponse(RASA_VERSION_TEXT)
+
+    @app.get("/status")
+    async def status(request: Request) -> Response:
+        token = request.query_params.get("token")
+        state.status_tokens.append(token)
+        if token != TOKEN:
+            return JSONResponse({"message": "User is not authenticated."}, status_code=401)
+        if not state.model_loaded:
+            return JSONResponse({"message": "No agent loaded."}, status_code=409)
+        return JSONResponse(
+            {"model_file": MODEL_FILE, "model_id": "abc123", "num_active_training_jobs": 0}
+        )
+
+    @app.post("/webhooks/rest/webhook")
+    async def webhook(request: Request) -> Response:
+        payload = await request.json()
+        state.webhook_calls.append(payload)
+        sender, text = payload["sender"], payload["message"]
+        if text == "boom":
+            return PlainTextResponse("Internal Server Error", status_code=500)
+        if text == "garbage":
+            return JSONResponse({"not": "a list"})
+        if text == "slow":
+            await asyncio.sleep(state.delay_s)
+        if text == "转人工":
+            return JSONResponse(
+                [
+                    {"recipient_id": sender, "text": "好的，正在为您转接工作人员。"},
+                    {"recipient_id": sender, "custom": HANDOFF},
+                ]
+            )
+        return JSONResponse(
+            [
+                {"recipient_id": sender, "text": f"您说的是：{text}"},
+                {"recipient_id": sender, "text": "请选择服务：", "buttons": BUTTONS},
+            ]
+        )
+
+    @app.get("/health")
+    async def actions_health() -> Response:
+        if not state.actions_ok:
+            return JSONResponse({"status": "broken"}, status_code=500)
+        return JSONResponse({"status": "ok"})
+
+    return app
+
+
+class FakeRasaServer:
+    """Runs the fake app with uvicorn in a background thread on a pre-bound socket."""
+
+    def __init__(self) -> None:
+        self.state = FakeRasaState()
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.bind(("127.0.0.1", 0))
+        self.port: int = self._socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            build_fake_app(self.state), log_level="warning", lifespan="off", access_log=False
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+        for _ in range(500):
+            if self._server.started:
+                return
+            threading.Event().wait(0.01)
+        raise RuntimeError("fake Rasa server did not start")
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)
+        self._socket.close()
+
+
+def closed_port() -> int:
+    """A port nothing listens on: bound once to get a free number, then released."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port

@@ -1,0 +1,1 @@
+"""Voice input and output (speech recognition and synthesis) for the kiosk."""
