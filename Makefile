@@ -59,7 +59,7 @@ test-app: setup
 lint: setup
 	$(APP)/bin/ruff check .
 	$(APP)/bin/ruff format --check .
-	$(APP)/bin/mypy bot channels scripts
+	$(APP)/bin/mypy bot channels scripts tests/app
 
 bench: setup train
 	$(ENGINE_PY) -m scripts.bench_nlu

@@ -60,14 +60,22 @@ class IdNumberValidation:
             return {}
         for entity in entities:
             if entity.get("entity") == "id_number_invalid":
-                _say_id_problem(dispatcher, str(entity.get("problem")), str(entity.get("value", "")))
+                _say_id_problem(
+                    dispatcher, str(entity.get("problem")), str(entity.get("value", ""))
+                )
                 return {"id_number": None}
         return {}
 
     def validate_id_number(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
     ) -> dict[str, Any]:
-        value = str(slot_value or "").upper()
+        if slot_value is None:  # already explained by extract_id_number
+            return {"id_number": None}
+        value = str(slot_value).upper()
         problem = validate_id_number(value)
         if problem is not None:
             _say_id_problem(dispatcher, problem.value, value)
@@ -80,7 +88,11 @@ class ValidateSocialSecurityAuthForm(IdNumberValidation, FormValidationAction):
         return "validate_social_security_auth_form"
 
     def validate_person_name(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
     ) -> dict[str, Any]:
         name = clean_person_name(str(slot_value or ""))
         if name is None:
@@ -168,7 +180,9 @@ class ActionCheckAuthStatus(Action):
             return _forget_identity()
         if resident is None:
             dispatcher.utter_message(response="utter_auth_not_found")
-        elif resident.last_certified and _certified_this_year(resident.last_certified, date.today()):
+        elif resident.last_certified and _certified_this_year(
+            resident.last_certified, date.today()
+        ):
             dispatcher.utter_message(
                 response="utter_status_done", certified_on=spoken_date(resident.last_certified)
             )

@@ -77,6 +77,6 @@ def find_center(district: str, centers: tuple[ServiceCenter, ...]) -> ServiceCen
     """The centre of a district; "朝阳" finds 朝阳区."""
     bare = district.strip().removesuffix("区")
     for center in centers:
-        if center.district.removesuffix("区") == bare or bare and bare in center.district:
+        if center.district.removesuffix("区") == bare or (bare and bare in center.district):
             return center
     return None

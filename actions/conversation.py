@@ -74,7 +74,11 @@ def turn_to_repeat(tracker: Tracker) -> list[BotMessage]:
     """The last turn, minus the form's question when a form will ask it again itself."""
     turn = last_bot_turn(tracker)
     question = form_question(tracker)
-    if question and turn and turn[-1].utter_action in {question, f"utter_ask_{tracker.get_slot('requested_slot')}"}:
+    if (
+        question
+        and turn
+        and turn[-1].utter_action in {question, f"utter_ask_{tracker.get_slot('requested_slot')}"}
+    ):
         return turn[:-1]
     return turn
 

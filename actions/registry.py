@@ -60,7 +60,9 @@ def _seed_rows(seed_file: Path, today: date) -> tuple[list[tuple[str, ...]], lis
     certifications: list[tuple[str, str]] = []
     with seed_file.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
-            residents.append((row["id_number"], row["name"], row["district"], row["pension_status"]))
+            residents.append(
+                (row["id_number"], row["name"], row["district"], row["pension_status"])
+            )
             if row["certified_this_year"] == "yes":
                 # Early in the year, but never in the future.
                 when = min(today, date(today.year, 3, 15))
@@ -108,7 +110,8 @@ class SqliteRegistry:
     def _record(self, id_number: str, when: datetime) -> None:
         with self._connect() as connection:
             connection.execute(
-                "INSERT INTO certifications VALUES (?, ?)", (id_number, when.isoformat(timespec="seconds"))
+                "INSERT INTO certifications VALUES (?, ?)",
+                (id_number, when.isoformat(timespec="seconds")),
             )
         logger.info("certification recorded for %s", mask_id_number(id_number))
 

@@ -28,7 +28,11 @@ class ValidateServiceLookupForm(FormValidationAction):
         return "validate_service_lookup_form"
 
     def validate_service(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
     ) -> dict[str, Any]:
         services = load_services(ActionSettings.from_env().services_file)
         found = find_service(str(slot_value or ""), services)
@@ -43,7 +47,11 @@ class ValidateServiceCenterForm(FormValidationAction):
         return "validate_service_center_form"
 
     def validate_district(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
     ) -> dict[str, Any]:
         centers = load_centers(ActionSettings.from_env().centers_file)
         found = find_center(str(slot_value or ""), centers)
@@ -94,5 +102,7 @@ class ActionFindServiceCenter(Action):
             phone=found.phone,
         )
         if found.access:
-            dispatcher.utter_message(response="utter_service_center_access", access=spoken_list(found.access))
+            dispatcher.utter_message(
+                response="utter_service_center_access", access=spoken_list(found.access)
+            )
         return []

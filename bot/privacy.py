@@ -2,14 +2,21 @@
 
 Users give their resident ID number and phone number to the assistant (to book a
 service, to be called back). Logs are read by operators and kept for a long time, so
-those numbers must never be written in full. Only ASCII digits are recognised here:
-numbers spoken as Chinese words (e.g. "幺三八…" from speech recognition) are not masked
-yet.
+those numbers must never be written in full. Numbers spoken as Chinese words (e.g.
+"幺三八…" from speech recognition) are found with the same reader the Rasa pipeline uses
+(`nlu.numbers`, plain Python) and masked too.
 """
 
 from __future__ import annotations
 
 import re
+
+from nlu.id_card import mask_id_number, mask_phone_number
+from nlu.numbers import find_number_runs
+
+# A spoken run this long is personal enough to hide (IDs are 18, phones 11).
+_SPOKEN_MIN_DIGITS = 7
+_WRITTEN_DIGITS = re.compile(r"[0-9０-９Xx*\s,，.、-]+")
 
 # 18-character resident ID: 6-digit area, 8-digit birth date, 3-digit sequence and a
 # check character that may be X. Single spaces or dashes between those groups are
@@ -34,4 +41,23 @@ def mask_pii(text: str) -> str:
     the phone pattern from seeing them.
     """
     masked = _ID_NUMBER.sub(r"\1********\2", text)
-    return masked
+    masked = _PHONE_NUMBER.sub(r"\1****\2", masked)
+    return _mask_spoken_numbers(masked)
+
+
+def _mask_spoken(digits: str) -> str:
+    if len(digits) == 18:
+        return mask_id_number(digits)
+    if len(digits) == 11:
+        return mask_phone_number(digits)
+    return "*" * (len(digits) - 2) + digits[-2:]
+
+
+def _mask_spoken_numbers(text: str) -> str:
+    """Mask "幺幺零幺零五…" style runs; the masked form is written in ASCII digits."""
+    runs = find_number_runs(text, min_digits=_SPOKEN_MIN_DIGITS)
+    for run in reversed(runs):  # right to left keeps earlier offsets valid
+        if _WRITTEN_DIGITS.fullmatch(text[run.start : run.end]):
+            continue  # written digits: the patterns above decide, so other numbers stay
+        text = text[: run.start] + _mask_spoken(run.digits) + text[run.end :]
+    return text

@@ -12,7 +12,7 @@ dropped.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, FrozenSet, List, Optional, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -56,21 +56,21 @@ class NumberEntityExtractor(GraphComponent, EntityExtractorMixin):
     """
 
     #: Entity types this extractor adds to messages.
-    ENTITY_TYPES: FrozenSet[str] = frozenset()
+    ENTITY_TYPES: frozenset[str] = frozenset()
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         """No options yet; the rules are fixed by the national standards."""
         return {}
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         """Keep the (currently unused) config for forward compatibility."""
         self._config = {**self.get_default_config(), **config}
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -78,7 +78,7 @@ class NumberEntityExtractor(GraphComponent, EntityExtractorMixin):
         """Creates the component (see parent class for full docstring)."""
         return cls(config)
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         """Append this extractor's entities to each message's ``entities``.
 
         Existing entities (DIET's, other extractors') are kept.  If another
@@ -105,9 +105,7 @@ class NumberEntityExtractor(GraphComponent, EntityExtractorMixin):
         return messages
 
     @staticmethod
-    def _same_span(
-        entities: List[Dict[Text, Any]], found: NumberEntity
-    ) -> Optional[Dict[Text, Any]]:
+    def _same_span(entities: list[dict[str, Any]], found: NumberEntity) -> dict[str, Any] | None:
         """The existing entity of the same type on exactly the same span, if any."""
         for entity in entities:
             if (
@@ -118,9 +116,9 @@ class NumberEntityExtractor(GraphComponent, EntityExtractorMixin):
                 return entity
         return None
 
-    def _to_rasa_entity(self, found: NumberEntity) -> Dict[Text, Any]:
+    def _to_rasa_entity(self, found: NumberEntity) -> dict[str, Any]:
         """Rasa's entity dict; rule-based, so confidence is 1.0."""
-        entity: Dict[Text, Any] = {
+        entity: dict[str, Any] = {
             ENTITY_ATTRIBUTE_TYPE: found.entity,
             ENTITY_ATTRIBUTE_START: found.start,
             ENTITY_ATTRIBUTE_END: found.end,
@@ -135,18 +133,14 @@ class NumberEntityExtractor(GraphComponent, EntityExtractorMixin):
         return entity
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class IdNumberExtractor(NumberEntityExtractor):
     """Extracts ``id_number`` (checked) and ``id_number_invalid`` (with problem)."""
 
     ENTITY_TYPES = frozenset({ID_NUMBER, ID_NUMBER_INVALID})
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class PhoneNumberExtractor(NumberEntityExtractor):
     """Extracts mainland mobile numbers (11 digits, 1[3-9]...) as ``phone_number``."""
 

@@ -15,7 +15,6 @@ import datetime
 import enum
 import logging
 import re
-from typing import Optional
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +52,7 @@ def id_check_char(first17: str) -> str:
     """
     if not _FIRST17.fullmatch(first17):
         raise ValueError(f"expected 17 digits, got {len(first17)} characters")
-    total = sum(int(digit) * weight for digit, weight in zip(first17, ID_WEIGHTS))
+    total = sum(int(digit) * weight for digit, weight in zip(first17, ID_WEIGHTS, strict=True))
     return ID_CHECK_CHARS[total % 11]
 
 
@@ -69,9 +68,7 @@ def birth_date_of(id_number: str) -> datetime.date:
     return datetime.datetime.strptime(cleaned[6:14], "%Y%m%d").date()
 
 
-def validate_id_number(
-    value: str, today: Optional[datetime.date] = None
-) -> Optional[IdProblem]:
+def validate_id_number(value: str, today: datetime.date | None = None) -> IdProblem | None:
     """Check an ID number; return ``None`` if it is valid, else the problem.
 
     Checks run from the most to the least explainable, so the bot can say the
@@ -99,7 +96,7 @@ def validate_id_number(
     return None
 
 
-def is_valid_id_number(value: str, today: Optional[datetime.date] = None) -> bool:
+def is_valid_id_number(value: str, today: datetime.date | None = None) -> bool:
     """Convenience wrapper: ``True`` when :func:`validate_id_number` finds nothing."""
     return validate_id_number(value, today=today) is None
 

@@ -23,7 +23,6 @@ import datetime
 import logging
 import re
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
 
 from nlu.id_card import ID_LENGTH, validate_id_number
 from nlu.numbers import NumberRun, find_number_runs
@@ -56,12 +55,12 @@ class NumberEntity:
     start: int
     end: int
     value: str
-    problem: Optional[str] = None
+    problem: str | None = None
 
 
 def classify_digits(
-    digits: str, today: Optional[datetime.date] = None
-) -> Optional[Tuple[str, Optional[str]]]:
+    digits: str, today: datetime.date | None = None
+) -> tuple[str, str | None] | None:
     """Say what a normalised digit string is: ``(entity, problem)`` or ``None``."""
     if len(digits) in ID_ATTEMPT_LENGTHS:
         problem = validate_id_number(digits, today=today)
@@ -73,13 +72,11 @@ def classify_digits(
     return None
 
 
-def _entity(run: NumberRun, kind: Tuple[str, Optional[str]]) -> NumberEntity:
+def _entity(run: NumberRun, kind: tuple[str, str | None]) -> NumberEntity:
     return NumberEntity(kind[0], run.start, run.end, run.digits, kind[1])
 
 
-def _split_at_pauses(
-    run: NumberRun, today: Optional[datetime.date]
-) -> List[NumberEntity]:
+def _split_at_pauses(run: NumberRun, today: datetime.date | None) -> list[NumberEntity]:
     """Best reading of a run as consecutive pieces cut at the speaker's pauses.
 
     Dynamic programming over the pause positions; runs have at most a few
@@ -87,9 +84,9 @@ def _split_at_pauses(
     """
     cuts = [0, *run.pause_indices(), len(run.digits)]
     # best[k] = (score, entities) for the digits before cuts[k]
-    best: List[Tuple[int, List[NumberEntity]]] = [(0, [])]
+    best: list[tuple[int, list[NumberEntity]]] = [(0, [])]
     for j in range(1, len(cuts)):
-        candidate: Tuple[int, List[NumberEntity]] = (-1, [])
+        candidate: tuple[int, list[NumberEntity]] = (-1, [])
         for i in range(j):
             piece = run.sub_run(cuts[i], cuts[j])
             kind = classify_digits(piece.digits, today=today)
@@ -103,9 +100,7 @@ def _split_at_pauses(
     return best[-1][1]
 
 
-def find_number_entities(
-    text: str, today: Optional[datetime.date] = None
-) -> List[NumberEntity]:
+def find_number_entities(text: str, today: datetime.date | None = None) -> list[NumberEntity]:
     """Find ID numbers, ID attempts and mobile numbers in ``text``.
 
     Args:
@@ -115,7 +110,7 @@ def find_number_entities(
     Returns:
         Entities in text order.
     """
-    found: List[NumberEntity] = []
+    found: list[NumberEntity] = []
     for run in find_number_runs(text, min_digits=PHONE_LENGTH):
         kind = classify_digits(run.digits, today=today)
         if kind is not None:

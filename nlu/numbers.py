@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
 
 logger = logging.getLogger(__name__)
 
 #: Characters that are always read as a digit.  Full-width digits appear when
 #: an input method or the recogniser emits them; they are ordinary digits too.
-STRONG_DIGITS: Dict[str, str] = {
+STRONG_DIGITS: dict[str, str] = {
     **{str(d): str(d) for d in range(10)},
     **{chr(ord("０") + d): str(d) for d in range(10)},
     "零": "0",
@@ -40,7 +39,7 @@ STRONG_DIGITS: Dict[str, str] = {
 
 #: Colloquial digit readings.  They are ordinary words on their own (两个,
 #: 拐弯, 勾选, 漏洞, 幺儿), so they only count as digits next to other digits.
-WEAK_DIGITS: Dict[str, str] = {
+WEAK_DIGITS: dict[str, str] = {
     "两": "2",
     "幺": "1",
     "洞": "0",
@@ -50,11 +49,11 @@ WEAK_DIGITS: Dict[str, str] = {
 
 #: Readings of the ID check character X (the recogniser spells the letter as
 #: 艾克斯 or hears it as 叉).  Only accepted at the very end of an ID-length run.
-X_READINGS: Tuple[str, ...] = ("艾克斯", "叉", "x", "X", "ｘ", "Ｘ")
+X_READINGS: tuple[str, ...] = ("艾克斯", "叉", "x", "X", "ｘ", "Ｘ")
 
 #: Hesitation words that people put between digit groups.  Longest first so
 #: that 就是 is consumed as one filler rather than 就 + 是.
-FILLER_WORDS: Tuple[str, ...] = ("那个", "就是", "然后", "嗯", "呃", "啊", "是")
+FILLER_WORDS: tuple[str, ...] = ("那个", "就是", "然后", "嗯", "呃", "啊", "是")
 
 #: Pause marks the recogniser writes between digit groups (plus any whitespace).
 FILLER_PUNCTUATION = frozenset("，、,.-－．")
@@ -87,25 +86,21 @@ class NumberRun:
     start: int
     end: int
     digits: str
-    spans: Tuple[Tuple[int, int], ...] = field(default=(), compare=False, repr=False)
+    spans: tuple[tuple[int, int], ...] = field(default=(), compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.digits)
 
-    def pause_indices(self) -> List[int]:
+    def pause_indices(self) -> list[int]:
         """Digit indices ``i`` where something (a filler) separates digit i-1 and i.
 
         People read long numbers in groups; a run that is too long to be one
         number (an ID followed by a phone number) can only sensibly be split
         at these pauses.
         """
-        return [
-            i
-            for i in range(1, len(self.spans))
-            if self.spans[i - 1][1] < self.spans[i][0]
-        ]
+        return [i for i in range(1, len(self.spans)) if self.spans[i - 1][1] < self.spans[i][0]]
 
-    def sub_run(self, first: int, last: int) -> "NumberRun":
+    def sub_run(self, first: int, last: int) -> NumberRun:
         """The part of this run covering digits ``[first, last)`` with exact offsets."""
         if not self.spans:
             raise ValueError("NumberRun was built without digit spans")
@@ -127,9 +122,9 @@ class _Token:
     value: str = ""
 
 
-def _scan(text: str) -> List[_Token]:
+def _scan(text: str) -> list[_Token]:
     """Split text into digit, X, filler and other tokens (longest match first)."""
-    tokens: List[_Token] = []
+    tokens: list[_Token] = []
     i = 0
     n = len(text)
     while i < n:
@@ -161,7 +156,7 @@ def _scan(text: str) -> List[_Token]:
     return tokens
 
 
-def _x_reading_at(text: str, index: int) -> Optional[str]:
+def _x_reading_at(text: str, index: int) -> str | None:
     """Return the X reading starting at ``index``, if any.
 
     A Latin x that is part of a word (``xbox``, ``max``) is not a check
@@ -174,15 +169,13 @@ def _x_reading_at(text: str, index: int) -> Optional[str]:
             before = text[index - 1] if index > 0 else ""
             after_index = index + len(reading)
             after = text[after_index] if after_index < len(text) else ""
-            if (before.isascii() and before.isalpha()) or (
-                after.isascii() and after.isalpha()
-            ):
+            if (before.isascii() and before.isalpha()) or (after.isascii() and after.isalpha()):
                 return None
         return reading
     return None
 
 
-def _build_run(digit_tokens: List[_Token]) -> Optional[NumberRun]:
+def _build_run(digit_tokens: list[_Token]) -> NumberRun | None:
     """Turn collected digit tokens into a run, or None if they are not a number.
 
     A lone colloquial digit (两 in 两个, 拐 in 拐弯) is a word, not a digit.
@@ -196,7 +189,7 @@ def _build_run(digit_tokens: List[_Token]) -> Optional[NumberRun]:
     return NumberRun(spans[0][0], spans[-1][1], digits, spans)
 
 
-def _drop_quantifier(current: List[_Token], following: _Token, text: str) -> None:
+def _drop_quantifier(current: list[_Token], following: _Token, text: str) -> None:
     """Remove a trailing 一/两 that forms a word with the character after it."""
     if (
         current
@@ -207,7 +200,7 @@ def _drop_quantifier(current: List[_Token], following: _Token, text: str) -> Non
         current.pop()
 
 
-def find_number_runs(text: str, min_digits: int = 4) -> List[NumberRun]:
+def find_number_runs(text: str, min_digits: int = 4) -> list[NumberRun]:
     """Find runs of digits (written or spoken) in a transcript.
 
     Digits separated only by whitespace, pause punctuation or filler words
@@ -225,8 +218,8 @@ def find_number_runs(text: str, min_digits: int = 4) -> List[NumberRun]:
     """
     if not text:
         return []
-    runs: List[NumberRun] = []
-    current: List[_Token] = []
+    runs: list[NumberRun] = []
+    current: list[_Token] = []
 
     def close() -> None:
         run = _build_run(current)
@@ -259,7 +252,7 @@ def normalize_numbers(text: str, min_digits: int = 4) -> str:
     Useful for logging, display and for matching against digit-only patterns;
     short runs (see :func:`find_number_runs`) are left as they were said.
     """
-    pieces: List[str] = []
+    pieces: list[str] = []
     position = 0
     for run in find_number_runs(text, min_digits=min_digits):
         pieces.append(text[position : run.start])

@@ -14,14 +14,16 @@ at inference are ignored.
 from __future__ import annotations
 
 import functools
+import hashlib
+import itertools
 import logging
 import re
-from typing import Any, Dict, List, Optional, Text, Tuple, Type
+from pathlib import Path
+from typing import Any
 
 import numpy as np
-import scipy.sparse
-
 import rasa.shared.utils.io
+import scipy.sparse
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -29,7 +31,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.featurizers.sparse_featurizer.sparse_featurizer import SparseFeaturizer
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
-from rasa.shared.exceptions import FileIOException
+from rasa.shared.exceptions import FileIOException, InvalidConfigException
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -37,26 +39,27 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 logger = logging.getLogger(__name__)
 
 VOCABULARY_FILE = "pinyin_vocabulary.json"
-_BIGRAM_SEPARATOR = " "  # cannot occur inside a syllable (they are alphanumeric)
-_ALNUM = re.compile(r"[^\W_]+")
+_BIGRAM_SEPARATOR = " "  # cannot occur inside a syllable (they are letters)
+_LETTERS = re.compile(r"[^\W\d_]+")
 
 
 @functools.lru_cache(maxsize=20000)
-def token_syllables(token_text: str) -> Tuple[str, ...]:
+def token_syllables(token_text: str) -> tuple[str, ...]:
     """Toneless pinyin syllables of one token, e.g. 认证 -> ("ren", "zheng").
 
-    Latin letters and digits come back as the (lowercased) chunk itself, so
-    "wifi" or "2024" still contribute a feature; punctuation and symbols are
-    dropped because their sound is nothing.  Cached: the same few thousand
-    tokens recur in every message.
+    Latin words come back as the lowercased word itself ("wifi").  Digits are
+    skipped: long numbers are the extractors' job, and a vocabulary entry per
+    ID or phone number from the training data would both leak personal
+    numbers into the model and never match again.  Punctuation has no sound
+    and is skipped too.  Cached: the same few thousand tokens recur.
     """
     from pypinyin import lazy_pinyin
 
-    syllables: List[str] = []
+    syllables: list[str] = []
     for item in lazy_pinyin(token_text):
         # non-Chinese chunks come back whole ("wifi-6", "，"); keep their
-        # letter/digit parts only
-        syllables.extend(_ALNUM.findall(item.lower()))
+        # letter parts only
+        syllables.extend(_LETTERS.findall(item.lower()))
     return tuple(syllables)
 
 
@@ -65,21 +68,19 @@ def bigram(first: str, second: str) -> str:
     return f"{first}{_BIGRAM_SEPARATOR}{second}"
 
 
-def token_feature_names(
-    tokens: List[Text], cross_token_bigrams: bool = True
-) -> List[List[str]]:
+def token_feature_names(tokens: list[str], cross_token_bigrams: bool = True) -> list[list[str]]:
     """Feature names for each token: its syllables and syllable bigrams.
 
     The bigram that spans a token boundary is attributed to the later token,
     so the sentence-level sum is the same however jieba split the sound
     sequence (任|正 and 认证 both give ren, zheng, "ren zheng").
     """
-    per_token: List[List[str]] = []
-    previous_last: Optional[str] = None
+    per_token: list[list[str]] = []
+    previous_last: str | None = None
     for text in tokens:
         syllables = token_syllables(text)
-        names: List[str] = list(syllables)
-        names.extend(bigram(a, b) for a, b in zip(syllables, syllables[1:]))
+        names: list[str] = list(syllables)
+        names.extend(bigram(a, b) for a, b in itertools.pairwise(syllables))
         if syllables:
             if cross_token_bigrams and previous_last is not None:
                 names.append(bigram(previous_last, syllables[0]))
@@ -88,9 +89,7 @@ def token_feature_names(
     return per_token
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
 class PinyinFeaturizer(SparseFeaturizer, GraphComponent):
     """Adds pinyin syllable (+bigram) count features to the TEXT attribute.
 
@@ -100,17 +99,28 @@ class PinyinFeaturizer(SparseFeaturizer, GraphComponent):
     """
 
     @classmethod
-    def required_components(cls) -> List[Type]:
+    def required_components(cls) -> list[type]:
         """Needs tokens: features are per token."""
         return [Tokenizer]
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         """pypinyin does the character-to-sound conversion."""
         return ["pypinyin"]
 
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """Fingerprint this whole module, not just the class body.
+
+        Rasa's training cache keys a node on the class source, config, inputs
+        and package versions.  The feature logic lives in module-level helpers
+        (``token_syllables``, ``token_feature_names``), so without this a change
+        there would silently reuse a stale vocabulary from ``.rasa/cache``.
+        """
+        return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         """Returns the component's default config."""
         return {
             **SparseFeaturizer.get_default_config(),
@@ -124,11 +134,11 @@ class PinyinFeaturizer(SparseFeaturizer, GraphComponent):
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-        vocabulary: Optional[Dict[str, int]] = None,
+        vocabulary: dict[str, int] | None = None,
     ) -> None:
         """Creates the featurizer, optionally with an already learned vocabulary."""
         config = {**self.get_default_config(), **config}
@@ -136,12 +146,12 @@ class PinyinFeaturizer(SparseFeaturizer, GraphComponent):
         self._model_storage = model_storage
         self._resource = resource
         self._finetune_mode = execution_context.is_finetuning
-        self.vocabulary: Dict[str, int] = vocabulary or {}
+        self.vocabulary: dict[str, int] = vocabulary or {}
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -150,14 +160,14 @@ class PinyinFeaturizer(SparseFeaturizer, GraphComponent):
         return cls(config, model_storage, resource, execution_context)
 
     @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
-        """Rejects a min_count that would make every feature (or none) count."""
+    def validate_config(cls, config: dict[str, Any]) -> None:
+        """Fails at config-load time rather than silently learning nothing."""
         if int(config.get("min_count", 1)) < 1:
-            raise ValueError("PinyinFeaturizer: min_count must be >= 1")
+            raise InvalidConfigException("PinyinFeaturizer: min_count must be >= 1")
 
     # ------------------------------------------------------------------ helpers
 
-    def _feature_names(self, tokens: List[Token]) -> List[List[str]]:
+    def _feature_names(self, tokens: list[Token]) -> list[list[str]]:
         names = token_feature_names(
             [token.text for token in tokens],
             cross_token_bigrams=self._config["cross_token_bigrams"],
@@ -167,7 +177,7 @@ class PinyinFeaturizer(SparseFeaturizer, GraphComponent):
         return names
 
     @staticmethod
-    def _text_tokens(message: Message) -> List[Token]:
+    def _text_tokens(message: Message) -> list[Token]:
         return message.get(TOKENS_NAMES[TEXT]) or []
 
     # ------------------------------------------------------------------ training
@@ -179,10 +189,11 @@ class PinyinFeaturizer(SparseFeaturizer, GraphComponent):
         was built for its size, and new syllables are simply ignored.
         """
         if self._finetune_mode and self.vocabulary:
-            logger.debug("Fine-tuning: keeping the %d-feature pinyin vocabulary",
-                         len(self.vocabulary))
+            logger.debug(
+                "Fine-tuning: keeping the %d-feature pinyin vocabulary", len(self.vocabulary)
+            )
         else:
-            counts: Dict[str, int] = {}
+            counts: dict[str, int] = {}
             for message in training_data.training_examples:
                 for row in self._feature_names(self._text_tokens(message)):
                     for name in row:
@@ -206,11 +217,11 @@ class PinyinFeaturizer(SparseFeaturizer, GraphComponent):
     # ------------------------------------------------------------------ inference
 
     def _features_for(
-        self, tokens: List[Token]
-    ) -> Tuple[scipy.sparse.coo_matrix, scipy.sparse.coo_matrix]:
+        self, tokens: list[Token]
+    ) -> tuple[scipy.sparse.coo_matrix, scipy.sparse.coo_matrix]:
         """Sequence (tokens x vocab) and sentence (1 x vocab) count matrices."""
-        rows: List[int] = []
-        cols: List[int] = []
+        rows: list[int] = []
+        cols: list[int] = []
         for row, names in enumerate(self._feature_names(tokens)):
             for name in names:
                 index = self.vocabulary.get(name)
@@ -224,7 +235,7 @@ class PinyinFeaturizer(SparseFeaturizer, GraphComponent):
         sentence = scipy.sparse.coo_matrix(sequence.sum(axis=0, dtype=np.float32))
         return sequence, sentence
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         """Adds pinyin sequence and sentence features to each message's TEXT.
 
         Messages without TEXT tokens (intent/action-only messages from Core)
@@ -254,7 +265,7 @@ class PinyinFeaturizer(SparseFeaturizer, GraphComponent):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -267,9 +278,7 @@ class PinyinFeaturizer(SparseFeaturizer, GraphComponent):
         """
         try:
             with model_storage.read_from(resource) as model_dir:
-                vocabulary = rasa.shared.utils.io.read_json_file(
-                    model_dir / VOCABULARY_FILE
-                )
+                vocabulary = rasa.shared.utils.io.read_json_file(model_dir / VOCABULARY_FILE)
         except (ValueError, FileNotFoundError, FileIOException):
             logger.debug(
                 "No pinyin vocabulary in resource '%s'; loading an empty featurizer.",

@@ -1,1 +1,4 @@
-"""Developer commands behind the Makefile: training cache, process supervisor, evaluation, benchmarks."""
+"""Developer commands behind the Makefile.
+
+Training cache, process supervisor, NLU evaluation and benchmarks.
+"""

@@ -106,7 +106,9 @@ def score(examples: list[Example], parses: list[dict[str, Any]]) -> Report:
 
 async def parse_all(model: Path, texts: list[str]) -> list[dict[str, Any]]:
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
 
+    configure_structlog(logging.WARNING)  # Rasa's debug lines would print every parse
     agent = Agent.load(str(model))
     return [await agent.parse_message(text) for text in texts]
 
@@ -120,9 +122,10 @@ def format_report(report: Report, title: str) -> str:
     for name, s in sorted(report.entities.items()):
         lines.append(f"{name:<16}{s.precision:>10.3f}{s.recall:>10.3f}{s.f1:>8.3f}")
     if report.confusions:
-        lines.append("most confused (gold -> predicted): " + ", ".join(
-            f"{g}->{p} x{n}" for (g, p), n in report.confusions.most_common(5)
-        ))
+        lines.append(
+            "most confused (gold -> predicted): "
+            + ", ".join(f"{g}->{p} x{n}" for (g, p), n in report.confusions.most_common(5))
+        )
     return "\n".join(lines)
 
 

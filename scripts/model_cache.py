@@ -33,14 +33,22 @@ def training_inputs(config: Path) -> list[Path]:
     return sorted(files)
 
 
-def inputs_hash(config: Path) -> str:
+def _digest(paths: list[Path]) -> str:
     digest = hashlib.sha256()
-    for path in training_inputs(config):
+    for path in paths:
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
         digest.update(b"\0")
     return digest.hexdigest()[:16]
+
+
+def inputs_hash(config: Path) -> str:
+    return _digest(training_inputs(config))
+
+
+def _files_hash(folder: Path) -> str:
+    return _digest(sorted(p for p in folder.rglob("*") if p.is_file()))
 
 
 def model_path(config: Path) -> Path:
@@ -55,15 +63,29 @@ def ensure_model(config: Path) -> tuple[Path, float | None]:
         return target, None
     MODELS_DIR.mkdir(exist_ok=True)
     started = time.perf_counter()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # Rasa's own training cache keys JiebaTokenizer by its config, not by the dictionary
+    # files: a cache per dictionary content keeps an edited dictionary from being ignored.
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "RASA_CACHE_DIRECTORY": str(
+            MODELS_DIR / ".rasa-cache" / _files_hash(ROOT / "nlu" / "dict")
+        ),
+    }
     subprocess.run(
         [
-            str(RASA), "train",
-            "--config", str(config),
-            "--domain", str(ROOT / "domain.yml"),
-            "--data", str(ROOT / "data"),
-            "--out", str(MODELS_DIR),
-            "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+            str(RASA),
+            "train",
+            "--config",
+            str(config),
+            "--domain",
+            str(ROOT / "domain.yml"),
+            "--data",
+            str(ROOT / "data"),
+            "--out",
+            str(MODELS_DIR),
+            "--fixed-model-name",
+            target.name.removesuffix(".tar.gz"),
         ],
         cwd=ROOT,
         env=env,
@@ -77,7 +99,9 @@ def ensure_model(config: Path) -> tuple[Path, float | None]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", type=Path, default=ROOT / "config.yml")
-    parser.add_argument("--print-path", action="store_true", help="only print where the model is (or would be)")
+    parser.add_argument(
+        "--print-path", action="store_true", help="only print where the model is (or would be)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     config = args.config.resolve()

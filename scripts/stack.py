@@ -7,6 +7,7 @@ from the app environment without importing the engine.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -86,7 +87,11 @@ class Stack:
             self.config.log_dir.mkdir(parents=True, exist_ok=True)
             out = open(self.config.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
             start_new_session=True,
         )
         self.processes[name] = proc
@@ -113,16 +118,36 @@ class Stack:
         try:
             actions = self._spawn(
                 "actions",
-                [str(ENGINE_BIN / "rasa"), "run", "actions", "--actions", "actions",
-                 "--port", str(cfg.actions_port)],
+                [
+                    str(ENGINE_BIN / "rasa"),
+                    "run",
+                    "actions",
+                    "--actions",
+                    "actions",
+                    "--port",
+                    str(cfg.actions_port),
+                ],
                 env,
             )
             rasa = self._spawn(
                 "rasa",
-                [str(ENGINE_BIN / "rasa"), "run", "--model", str(cfg.model),
-                 "--enable-api", "--auth-token", token,
-                 "--interface", "127.0.0.1", "--port", str(cfg.rasa_port),
-                 "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+                [
+                    str(ENGINE_BIN / "rasa"),
+                    "run",
+                    "--model",
+                    str(cfg.model),
+                    "--enable-api",
+                    "--auth-token",
+                    token,
+                    "--interface",
+                    "127.0.0.1",
+                    "--port",
+                    str(cfg.rasa_port),
+                    "--endpoints",
+                    "endpoints.yml",
+                    "--credentials",
+                    "credentials.yml",
+                ],
                 env,
             )
             gateway = self._spawn("gateway", [str(APP_PYTHON), "-m", "channels"], env)
@@ -137,10 +162,8 @@ class Stack:
         """SIGTERM each process group, then SIGKILL what is still running after the grace time."""
         for proc in self.processes.values():
             if proc.poll() is None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
         deadline = time.monotonic() + grace_s
         for name, proc in self.processes.items():
             try:
@@ -162,7 +185,8 @@ class Stack:
 def main() -> int:
     """`make run`: start everything in the foreground until Ctrl-C."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from scripts.model_cache import ROOT as _root, ensure_model
+    from scripts.model_cache import ROOT as _root
+    from scripts.model_cache import ensure_model
 
     model, _ = ensure_model(_root / "config.yml")
     cfg = StackConfig(
@@ -176,9 +200,11 @@ def main() -> int:
     logger.info(
         "\nReady. Gateway: %s  (health: %s/health)\n"
         "Talk to it:\n  curl -s %s/webhooks/rest/webhook -H 'content-type: application/json' "
-        "-d '{\"sender\": \"me\", \"message\": \"你好\"}'\n"
+        '-d \'{"sender": "me", "message": "你好"}\'\n'
         "Press Ctrl-C to stop all three processes.",
-        cfg.gateway_url, cfg.gateway_url, cfg.gateway_url,
+        cfg.gateway_url,
+        cfg.gateway_url,
+        cfg.gateway_url,
     )
     stopping = False
 

@@ -29,9 +29,12 @@ ENV_VARS = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A developer's own GATEWAY_*/RASA_TOKEN must not change what the tests see."""
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own GATEWAY_*/RASA_TOKEN must not change what the tests see.
+
+    Not autouse: the end-to-end tests in this folder rely on the real environment.
+    """
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
 
@@ -52,7 +55,9 @@ def fake_rasa(fake_rasa_server: FakeRasaServer) -> FakeRasaState:
 
 
 @pytest.fixture
-def make_settings(fake_rasa_server: FakeRasaServer, tmp_path: Path) -> Callable[..., Settings]:
+def make_settings(
+    fake_rasa_server: FakeRasaServer, tmp_path: Path, clean_env: None
+) -> Callable[..., Settings]:
     """Settings aimed at the fake server; keyword arguments override single fields."""
 
     def make(**overrides: Any) -> Settings:

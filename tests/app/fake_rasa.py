@@ -6,7 +6,7 @@ server (model, REST channel, actions) is covered by the separate integration tes
 
 Scripted behaviour of ``POST /webhooks/rest/webhook``, chosen by the message text:
 - "转人工": a text reply plus a custom handoff payload
-- "boom": HTTP 500
+- "boom": HTTP 500 (with a reply-shaped body)
 - "garbage": HTTP 200 with a body that is not a reply list
 - "slow": sleeps `state.delay_s` before answering
 - anything else: echoes the text, then a reply with two buttons
@@ -42,6 +42,7 @@ class FakeRasaState:
     status_tokens: list[str | None] = field(default_factory=list)
     model_loaded: bool = True
     actions_ok: bool = True
+    actions_status: int = 200
     delay_s: float = 0.0
 
     def reset(self) -> None:
@@ -49,6 +50,7 @@ class FakeRasaState:
         self.status_tokens.clear()
         self.model_loaded = True
         self.actions_ok = True
+        self.actions_status = 200
         self.delay_s = 0.0
 
 
@@ -78,7 +80,8 @@ def build_fake_app(state: FakeRasaState) -> FastAPI:
         state.webhook_calls.append(payload)
         sender, text = payload["sender"], payload["message"]
         if text == "boom":
-            return PlainTextResponse("Internal Server Error", status_code=500)
+            # A list body on purpose: the gateway must trust the status, not the shape.
+            return JSONResponse([{"recipient_id": sender, "text": "oops"}], status_code=500)
         if text == "garbage":
             return JSONResponse({"not": "a list"})
         if text == "slow":
@@ -97,11 +100,15 @@ def build_fake_app(state: FakeRasaState) -> FastAPI:
             ]
         )
 
+    @app.get("/not-rasa/")
+    async def some_other_server() -> PlainTextResponse:
+        return PlainTextResponse("<html>Welcome to nginx!</html>")
+
     @app.get("/health")
     async def actions_health() -> Response:
-        if not state.actions_ok:
-            return JSONResponse({"status": "broken"}, status_code=500)
-        return JSONResponse({"status": "ok"})
+        if state.actions_status != 200:
+            return JSONResponse({"status": "broken"}, status_code=state.actions_status)
+        return JSONResponse({"status": "ok" if state.actions_ok else "starting"})
 
     return app
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
+
+from bot.settings import Settings
+from channels.app import create_app
 
 from .fake_rasa import FakeRasaState, closed_port
 
@@ -42,10 +47,12 @@ def test_rasa_recovering_is_picked_up_without_restart(
     assert after.json()[0]["text"] == "您说的是：你好"
 
 
-def test_rasa_server_error_gives_503(client: TestClient) -> None:
+def test_rasa_server_error_gives_503(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="bot")
     response = client.post(URL, json={"sender": "u1", "message": "boom"})
     assert response.status_code == 503
     assert response.json() == UNAVAILABLE
+    assert "Rasa answered HTTP 500" in caplog.text
 
 
 def test_rasa_unexpected_body_gives_503(client: TestClient) -> None:
@@ -55,8 +62,11 @@ def test_rasa_unexpected_body_gives_503(client: TestClient) -> None:
 
 
 def test_rasa_too_slow_gives_503(
-    make_client: Callable[..., TestClient], fake_rasa: FakeRasaState
+    make_client: Callable[..., TestClient],
+    fake_rasa: FakeRasaState,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="bot")
     fake_rasa.delay_s = 1.0
     client = make_client(rasa_timeout_s=0.2)
 
@@ -64,6 +74,18 @@ def test_rasa_too_slow_gives_503(
 
     assert response.status_code == 503
     assert response.json() == UNAVAILABLE
+    assert "Rasa did not answer within 0.2s" in caplog.text
+
+
+def test_shutdown_closes_the_shared_http_client(
+    settings: Settings, fake_rasa: FakeRasaState
+) -> None:
+    app = create_app(settings)
+    with TestClient(app) as client:
+        assert client.post(URL, json={"sender": "u1", "message": "你好"}).status_code == 200
+        http = app.state.rasa_client._http
+        assert not http.is_closed
+    assert http.is_closed
 
 
 def test_slow_but_within_timeout_is_fine(

@@ -8,7 +8,14 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
-from .fake_rasa import MODEL_FILE, RASA_VERSION_TEXT, TOKEN, FakeRasaState, closed_port
+from .fake_rasa import (
+    MODEL_FILE,
+    RASA_VERSION_TEXT,
+    TOKEN,
+    FakeRasaServer,
+    FakeRasaState,
+    closed_port,
+)
 
 
 def test_all_up_is_ok(client: TestClient, fake_rasa: FakeRasaState) -> None:
@@ -38,11 +45,22 @@ def test_action_server_down_is_degraded_but_200(make_client: Callable[..., TestC
     assert "unreachable" in body["components"]["actions"]["detail"]
 
 
-def test_action_server_unhealthy_is_degraded(client: TestClient, fake_rasa: FakeRasaState) -> None:
-    fake_rasa.actions_ok = False
+def test_action_server_not_saying_ok_is_degraded(
+    client: TestClient, fake_rasa: FakeRasaState
+) -> None:
+    fake_rasa.actions_ok = False  # 200, but {"status": "starting"}
     body = client.get("/health").json()
     assert body["status"] == "degraded"
-    assert body["components"]["actions"]["ok"] is False
+    assert body["components"]["actions"] == {"ok": False, "detail": "/health did not say ok"}
+
+
+def test_action_server_error_status_is_degraded(
+    client: TestClient, fake_rasa: FakeRasaState
+) -> None:
+    fake_rasa.actions_status = 503
+    body = client.get("/health").json()
+    assert body["status"] == "degraded"
+    assert body["components"]["actions"] == {"ok": False, "detail": "/health answered HTTP 503"}
 
 
 def test_rasa_down_is_degraded(make_client: Callable[..., TestClient]) -> None:
@@ -54,6 +72,15 @@ def test_rasa_down_is_degraded(make_client: Callable[..., TestClient]) -> None:
     assert body["components"]["rasa"]["ok"] is False
     assert "unreachable" in body["components"]["rasa"]["detail"]
     assert body["components"]["actions"]["ok"] is True
+
+
+def test_something_else_on_the_rasa_port_is_not_rasa(
+    make_client: Callable[..., TestClient], fake_rasa_server: FakeRasaServer
+) -> None:
+    client = make_client(rasa_url=f"{fake_rasa_server.url}/not-rasa")
+    body = client.get("/health").json()
+    assert body["components"]["rasa"]["ok"] is False
+    assert "not like a Rasa server" in body["components"]["rasa"]["detail"]
 
 
 def test_rasa_without_model_is_degraded(client: TestClient, fake_rasa: FakeRasaState) -> None:

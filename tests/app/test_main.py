@@ -9,6 +9,8 @@ from fastapi import FastAPI
 
 import channels.__main__ as entry
 
+pytestmark = pytest.mark.usefixtures("clean_env")
+
 
 def test_main_runs_uvicorn_with_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[Any, dict[str, Any]]] = []

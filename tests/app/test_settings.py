@@ -12,6 +12,8 @@ from pydantic import ValidationError
 
 from bot.settings import DEFAULT_TOKEN_FILE, PROJECT_ROOT, Settings, get_settings
 
+pytestmark = pytest.mark.usefixtures("clean_env")
+
 
 def write_token_file(tmp_path: Path, content: str) -> Path:
     path = tmp_path / "var" / "rasa_token"

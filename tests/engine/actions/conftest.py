@@ -29,7 +29,9 @@ def registry(tmp_path: Path):
     auth.set_registry(None)
 
 
-def bot(text: str, utter_action: str | None = None, buttons: list[dict[str, str]] | None = None) -> dict[str, Any]:
+def bot(
+    text: str, utter_action: str | None = None, buttons: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
     return {
         "event": "bot",
         "text": text,
@@ -38,7 +40,9 @@ def bot(text: str, utter_action: str | None = None, buttons: list[dict[str, str]
     }
 
 
-def user(text: str, intent: str = "inform", entities: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def user(
+    text: str, intent: str = "inform", entities: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     return {
         "event": "user",
         "text": text,

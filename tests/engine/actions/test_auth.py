@@ -56,7 +56,7 @@ async def test_unknown_id_number_is_not_found(domain, registry):
 
 
 async def test_name_that_does_not_match_the_id(domain, registry):
-    events, messages = await submit(domain, "王贵兰", WANG[1])
+    events, _ = await submit(domain, "王贵兰", WANG[1])
     assert events[0] == SlotSet("auth_result", "name_mismatch")
 
 
@@ -73,7 +73,7 @@ async def test_registry_down_apologises_and_offers_a_human(domain, tmp_path):
 
 
 async def test_status_check(domain, registry):
-    for (name, id_number), expected in ((LI, "utter_status_done"), (WANG, "utter_status_not_done")):
+    for (_, id_number), expected in ((LI, "utter_status_done"), (WANG, "utter_status_not_done")):
         tracker = make_tracker([user(id_number)], slots={"id_number": id_number})
         dispatcher = CollectingDispatcher()
         events = await ActionCheckAuthStatus().run(dispatcher, tracker, domain)
@@ -82,7 +82,13 @@ async def test_status_check(domain, registry):
 
 
 def invalid_entity(value: str, problem: str) -> dict:
-    return {"entity": "id_number_invalid", "value": value, "problem": problem, "start": 0, "end": len(value)}
+    return {
+        "entity": "id_number_invalid",
+        "value": value,
+        "problem": problem,
+        "start": 0,
+        "end": len(value),
+    }
 
 
 async def test_a_wrong_id_number_is_explained_and_asked_again(domain):
@@ -109,7 +115,9 @@ async def test_valid_id_passes_and_status_form_shares_the_check(domain):
     for form in (ValidateSocialSecurityAuthForm(), ValidateAuthStatusForm()):
         dispatcher = CollectingDispatcher()
         tracker = make_tracker([user(WANG[1])])
-        assert form.validate_id_number(WANG[1], dispatcher, tracker, domain) == {"id_number": WANG[1]}
+        assert form.validate_id_number(WANG[1], dispatcher, tracker, domain) == {
+            "id_number": WANG[1]
+        }
         assert form.validate_id_number("110105194910010032", dispatcher, tracker, domain) == {
             "id_number": None
         }

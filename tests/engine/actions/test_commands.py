@@ -28,7 +28,9 @@ async def test_repeat_says_the_whole_previous_turn_word_for_word(domain):
         "您好！我能帮您办养老金认证，查办事指南。",
         "您要办什么？",
     ]
-    assert dispatcher.messages[1]["buttons"] == [{"title": "认证", "payload": "/social_security_auth"}]
+    assert dispatcher.messages[1]["buttons"] == [
+        {"title": "认证", "payload": "/social_security_auth"}
+    ]
 
 
 async def test_repeat_inside_a_form_leaves_the_question_to_the_form(domain):
@@ -85,7 +87,10 @@ async def test_speak_slower_twice_does_not_repeat_its_own_confirmation(domain):
         dispatcher, make_tracker(events, slots={"speech_rate": 0.8}), domain
     )
     assert result == [SlotSet("speech_rate", 0.65)]
-    assert [m.get("response") or m.get("text") for m in dispatcher.messages] == ["utter_slower", "您好！"]
+    assert [m.get("response") or m.get("text") for m in dispatcher.messages] == [
+        "utter_slower",
+        "您好！",
+    ]
 
 
 async def test_cancel_inside_a_form_ends_it_and_forgets_its_answers(domain):
@@ -107,7 +112,9 @@ async def test_cancel_inside_a_form_ends_it_and_forgets_its_answers(domain):
 
 async def test_cancel_with_no_task_just_acknowledges(domain):
     dispatcher = CollectingDispatcher()
-    assert await ActionCancel().run(dispatcher, make_tracker([user("取消", "cancel")]), domain) == []
+    assert (
+        await ActionCancel().run(dispatcher, make_tracker([user("取消", "cancel")]), domain) == []
+    )
     assert dispatcher.messages[0]["response"] == "utter_nothing_to_cancel"
 
 

@@ -47,7 +47,9 @@ async def test_lookup_answers_in_one_sentence(domain):
 
 async def test_unknown_service_is_asked_again(domain):
     dispatcher = CollectingDispatcher()
-    result = ValidateServiceLookupForm().validate_service("买火车票", dispatcher, make_tracker([]), domain)
+    result = ValidateServiceLookupForm().validate_service(
+        "买火车票", dispatcher, make_tracker([]), domain
+    )
     assert result == {"service": None}
     assert dispatcher.messages[0]["response"] == "utter_service_not_found"
 

@@ -64,9 +64,7 @@ def test_spoken_id_number_with_filler(extractors):
 
 def test_spoken_id_number_with_x(extractors):
     text = "五幺零幺零七一九四五零二零八零零二叉"
-    assert spans(parse(extractors, text)) == [
-        ("id_number", 0, len(text), "51010719450208002X")
-    ]
+    assert spans(parse(extractors, text)) == [("id_number", 0, len(text), "51010719450208002X")]
 
 
 @pytest.mark.parametrize(
@@ -92,9 +90,7 @@ def test_invalid_id_number_is_reported_not_dropped(extractors, text, digits, pro
 
 def test_phone_number(extractors):
     text = "电话是一三八 一二三四 五六七八"
-    assert spans(parse(extractors, text)) == [
-        ("phone_number", 3, len(text), "13812345678")
-    ]
+    assert spans(parse(extractors, text)) == [("phone_number", 3, len(text), "13812345678")]
     assert parse(extractors, "13812345678")[0]["extractor"] == "PhoneNumberExtractor"
 
 
@@ -139,7 +135,13 @@ def test_no_phone_number_inside_an_id_length_run(extractors):
 
 
 def test_existing_entities_are_kept(extractors):
-    diet = {"entity": "service", "start": 0, "end": 2, "value": "社保", "extractor": "DIETClassifier"}
+    diet = {
+        "entity": "service",
+        "start": 0,
+        "end": 2,
+        "value": "社保",
+        "extractor": "DIETClassifier",
+    }
     entities = parse(extractors, "社保 110105194910010031", entities=[dict(diet)])
     assert entities[0] == diet
     assert spans(entities[1:]) == [("id_number", 3, 21, "110105194910010031")]

@@ -66,9 +66,7 @@ def test_impossible_date_is_reported_even_with_matching_check_char():
 def test_birth_date_in_the_future_is_rejected():
     first17 = "11010520300101003"
     value = first17 + id_check_char(first17)
-    assert validate_id_number(value, today=datetime.date(2025, 1, 1)) == (
-        IdProblem.BIRTH_DATE
-    )
+    assert validate_id_number(value, today=datetime.date(2025, 1, 1)) == (IdProblem.BIRTH_DATE)
     assert validate_id_number(value, today=datetime.date(2031, 1, 1)) is None
 
 

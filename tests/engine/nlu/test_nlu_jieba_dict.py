@@ -38,9 +38,23 @@ def test_dictionary_format():
         words.append(word)
     assert len(words) >= 60
     assert len(words) == len(set(words))
-    for required in ["养老金资格认证", "低保", "医保报销", "残疾证", "居住证", "社保卡",
-                     "养老保险关系转移", "退休手续", "街道办事处", "老年卡",
-                     "生存认证", "资格认证", "海淀区", "徐汇区", "武侯区"]:
+    for required in [
+        "养老金资格认证",
+        "低保",
+        "医保报销",
+        "残疾证",
+        "居住证",
+        "社保卡",
+        "养老保险关系转移",
+        "退休手续",
+        "街道办事处",
+        "老年卡",
+        "生存认证",
+        "资格认证",
+        "海淀区",
+        "徐汇区",
+        "武侯区",
+    ]:
         assert required in words
 
 

@@ -100,9 +100,7 @@ def test_trailing_quantifier_yi_is_not_a_digit():
 
 def test_normalize_numbers_replaces_each_run():
     text = "电话一三八 一二三四 五六七八，身份证幺幺零幺零五一九四九一零零一零零三幺，慢一点"
-    assert normalize_numbers(text) == (
-        "电话13812345678，身份证110105194910010031，慢一点"
-    )
+    assert normalize_numbers(text) == ("电话13812345678，身份证110105194910010031，慢一点")
 
 
 def test_min_digits_controls_what_counts():

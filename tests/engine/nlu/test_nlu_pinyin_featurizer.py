@@ -25,6 +25,7 @@ TRAINING = [
     ("社保卡丢了", "social_security_card"),
     ("医保报销要什么材料", "medical_insurance"),
     ("你好", "greet"),
+    ("我的身份证号是110105194910010031", "provide_id_number"),
 ]
 
 
@@ -47,9 +48,7 @@ def context(finetuning=False):
 
 @pytest.fixture
 def trained(storage, tokenizer):
-    data = TrainingData(
-        [Message(data={TEXT: text, "intent": intent}) for text, intent in TRAINING]
-    )
+    data = TrainingData([Message(data={TEXT: text, "intent": intent}) for text, intent in TRAINING])
     tokenizer.process_training_data(data)
     featurizer = PinyinFeaturizer.create(
         PinyinFeaturizer.get_default_config(), storage, Resource(NODE_NAME), context()
@@ -77,7 +76,8 @@ def test_token_syllables():
     assert token_syllables("设保") == token_syllables("社保") == ("she", "bao")
     assert token_syllables("一宝") == token_syllables("医保") == ("yi", "bao")
     assert token_syllables("WiFi") == ("wifi",)
-    assert token_syllables("2024年") == ("2024", "nian")
+    assert token_syllables("2024年") == ("nian",)  # digits are the extractors' job
+    assert token_syllables("51010719450208002X") == ("x",)
     assert token_syllables("，") == ()
 
 
@@ -102,9 +102,7 @@ def test_homophone_gets_the_same_sentence_features(trained, tokenizer):
     assert not np.array_equal(real_sentence, other_sentence)
 
 
-def test_homophone_split_differently_by_jieba_gets_the_same_sentence_features(
-    trained, tokenizer
-):
+def test_homophone_split_differently_by_jieba_gets_the_same_sentence_features(trained, tokenizer):
     featurizer, _ = trained
     real = featurize(featurizer, tokenizer, "我要办社保卡")
     misheard = featurize(featurizer, tokenizer, "我要办设保卡")
@@ -138,6 +136,12 @@ def test_feature_shapes_match_tokens_and_vocabulary(trained, tokenizer):
         np.testing.assert_array_equal(sentence, sequence.sum(axis=0, keepdims=True))
 
 
+def test_numbers_from_training_data_stay_out_of_the_vocabulary(trained):
+    featurizer, _ = trained
+    assert "shen fen" in featurizer.vocabulary
+    assert not any(ch.isdigit() for name in featurizer.vocabulary for ch in name)
+
+
 def test_features_carry_a_unique_origin(trained):
     _, data = trained
     features = [f for f in data.training_examples[0].features if f.origin == NODE_NAME]
@@ -167,7 +171,7 @@ def test_persist_and_load_round_trip(trained, storage, tokenizer):
     assert loaded.vocabulary == featurizer.vocabulary
     before = pinyin_features(featurize(featurizer, tokenizer, "一宝报销"))
     after = pinyin_features(featurize(loaded, tokenizer, "一宝报销"))
-    for expected, actual in zip(before, after):
+    for expected, actual in zip(before, after, strict=True):
         np.testing.assert_array_equal(expected, actual)
 
 
@@ -209,3 +213,20 @@ def test_registered_with_rasa_by_module_path():
     assert registered.clazz is PinyinFeaturizer
     assert DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER in registered.types
     assert registered.is_trainable is True
+
+
+def test_training_cache_key_covers_the_module_helpers():
+    # Rasa only fingerprints the class source; the helpers must count too
+    import nlu.pinyin_featurizer as module
+
+    addon = PinyinFeaturizer.fingerprint_addon(PinyinFeaturizer.get_default_config())
+    assert addon and len(addon) == 64
+    assert "def token_syllables" in Path(module.__file__).read_text(encoding="utf-8")
+
+
+def test_invalid_min_count_is_a_config_error(storage):
+    from rasa.shared.exceptions import InvalidConfigException
+
+    config = {**PinyinFeaturizer.get_default_config(), "min_count": 0}
+    with pytest.raises(InvalidConfigException):
+        PinyinFeaturizer.create(config, storage, Resource("bad"), context())
