@@ -50,8 +50,12 @@ test-engine: setup
 	$(RASA) data validate --domain domain.yml --data data --config config.yml
 	$(ENGINE_PY) -m scripts.evaluate_nlu --model "$$($(APP_PY) -m scripts.model_cache --print-path)" \
 		--min-intent-accuracy 0.90 --min-id-f1 0.95
+	@mkdir -p var/test-results
 	$(RASA) test core --model "$$($(APP_PY) -m scripts.model_cache --print-path)" \
-		--stories tests/test_stories.yml --fail-on-prediction-errors --out var/test-results
+		--stories tests/test_stories.yml --fail-on-prediction-errors --out var/test-results \
+		> var/test-results/core.log 2>&1 \
+		|| { tail -n 60 var/test-results/core.log; cat var/test-results/failed_test_stories.yml; exit 1; }
+	@grep -E "Correct|Accuracy" var/test-results/core.log | sed 's/.*rasa.core.test  - /conversation tests: /' | head -n 2
 
 test-app: setup
 	RASA_MODEL="$$($(APP_PY) -m scripts.model_cache --print-path)" $(APP_PY) -m pytest tests/app -q

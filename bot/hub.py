@@ -40,24 +40,31 @@ class ConversationHub:
             replies = await self._engine.send(message)
         except GatewayError as err:
             logger.warning(
-                "turn failed channel=%s sender=%r code=%s text=%r ms=%d",
+                "turn failed channel=%s sender=%r code=%s chars=%d ms=%d",
                 message.channel,
                 mask_pii(message.sender_id),
                 err.code,
-                mask_pii(message.text),
+                len(message.text),
                 _elapsed_ms(started),
             )
             raise
-        # %r keeps a user's newline from forging a second log line.
+        # INFO carries no words: names cannot be masked reliably in free text, so what a
+        # user said is only logged at DEBUG, with ID and phone numbers masked.
         logger.info(
-            "turn channel=%s sender=%r text=%r replies=%d reply_text=%r custom=%s ms=%d",
+            "turn channel=%s sender=%r chars=%d replies=%d custom=%s ms=%d",
             message.channel,
             mask_pii(message.sender_id),
-            mask_pii(message.text),
+            len(message.text),
             len(replies),
-            mask_pii(" / ".join(reply.text for reply in replies if reply.text)),
             sorted({key for reply in replies if reply.custom for key in reply.custom}),
             _elapsed_ms(started),
+        )
+        # %r keeps a user's newline from forging a second log line.
+        logger.debug(
+            "turn text sender=%r text=%r reply_text=%r",
+            mask_pii(message.sender_id),
+            mask_pii(message.text),
+            mask_pii(" / ".join(reply.text for reply in replies if reply.text)),
         )
         return replies
 
