@@ -43,7 +43,7 @@ train: setup
 run: setup
 	$(APP_PY) -m scripts.stack
 
-test: setup train test-engine test-app
+test: setup train lint test-engine test-app
 
 test-engine: setup
 	$(ENGINE_PY) -m pytest tests/engine -q
