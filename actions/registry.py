@@ -1,8 +1,9 @@
 """The social-security registry: who is entitled to a pension and when they last certified.
 
 A small typed interface (`Registry`) with an embedded SQLite implementation seeded from a
-committed file; a real deployment puts an HTTP client to the registry behind the same
-interface.
+committed file (`actions/data/residents.csv`, made by `scripts/make_residents.py`); a real
+deployment puts the HTTP client of `actions.registry_http` behind the same interface.
+`registry_from_settings` chooses between them.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ import asyncio
 import csv
 import logging
 import sqlite3
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 
+from actions.settings import ActionSettings
 from nlu.id_card import mask_id_number
 
 logger = logging.getLogger(__name__)
@@ -27,17 +31,50 @@ class RegistryUnavailable(Exception):
 
 @dataclass(frozen=True)
 class Resident:
-    id_number: str
-    name: str
+    # Personal data stays out of reprs, so a logged object never leaks it.
+    id_number: str = field(repr=False)
+    name: str = field(repr=False)
     district: str
     pension_status: str
     last_certified: date | None
+
+    def certified_in(self, year: int) -> bool:
+        return self.last_certified is not None and self.last_certified.year == year
+
+
+def refusal(resident: Resident | None, name: str, year: int) -> str | None:
+    """Why this year's certification must not be recorded, or ``None`` if it may.
+
+    The reasons are the values of the ``auth_result`` slot, so the kiosk and the pending
+    store (which completes requests later) apply the same rules.
+    """
+    if resident is None:
+        return "not_found"
+    if resident.name != name:
+        return "name_mismatch"
+    if resident.certified_in(year):
+        return "already_certified"
+    return None
 
 
 class Registry(Protocol):
     async def find(self, id_number: str) -> Resident | None: ...
 
     async def record_certification(self, id_number: str, when: datetime) -> None: ...
+
+    async def close(self) -> None:
+        """Release connections (the action server and `python -m actions.pending` at exit)."""
+        ...
+
+
+def registry_from_settings(settings: ActionSettings) -> Registry:
+    """The HTTP registry when ``REGISTRY_URL`` is set, else the embedded SQLite one."""
+    if settings.registry_url:
+        # Imported here: the HTTP client imports this module for the interface.
+        from actions.registry_http import HttpRegistry
+
+        return HttpRegistry(settings.registry_url, settings.registry_token, settings.registry_http)
+    return SqliteRegistry(settings.registry_db, settings.residents_seed)
 
 
 _SCHEMA = """
@@ -55,25 +92,56 @@ CREATE INDEX IF NOT EXISTS certifications_by_id ON certifications(id_number);
 """
 
 
-def _seed_rows(seed_file: Path, today: date) -> tuple[list[tuple[str, ...]], list[tuple[str, str]]]:
-    residents: list[tuple[str, ...]] = []
-    certifications: list[tuple[str, str]] = []
+@dataclass(frozen=True)
+class SeedRow:
+    """A resident of the seed file with the certifications it implies."""
+
+    resident: tuple[str, str, str, str]
+    certified_at: tuple[str, ...]
+
+
+def _seed_rows(seed_file: Path, today: date) -> list[SeedRow]:
+    rows: list[SeedRow] = []
     with seed_file.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
-            residents.append(
-                (row["id_number"], row["name"], row["district"], row["pension_status"])
-            )
+            certified_at: list[str] = []
+            if row["last_certified"]:
+                certified_at.append(f"{row['last_certified']}T09:30:00")
             if row["certified_this_year"] == "yes":
                 # Early in the year, but never in the future.
                 when = min(today, date(today.year, 3, 15))
-                certifications.append((row["id_number"], f"{when.isoformat()}T09:30:00"))
-            elif row["last_certified"]:
-                certifications.append((row["id_number"], f"{row['last_certified']}T09:30:00"))
-    return residents, certifications
+                certified_at.append(f"{when.isoformat()}T09:30:00")
+            resident = (row["id_number"], row["name"], row["district"], row["pension_status"])
+            rows.append(SeedRow(resident, tuple(certified_at)))
+    return rows
+
+
+def _seed(connection: sqlite3.Connection, seed_file: Path, today: date) -> int:
+    """Add the seed file's residents the database does not have yet; return how many.
+
+    Safe to run on every start, by several processes at once: a resident already there
+    (and every certification recorded since) is left alone, so nothing recorded is lost
+    and a longer seed file only adds residents.
+    """
+    rows = _seed_rows(seed_file, today)
+    added = 0
+    with connection:  # one transaction; BEGIN IMMEDIATE serialises concurrent seeders
+        connection.execute("BEGIN IMMEDIATE")
+        for row in rows:
+            inserted = connection.execute(
+                "INSERT OR IGNORE INTO residents VALUES (?, ?, ?, ?)", row.resident
+            ).rowcount
+            if inserted:
+                connection.executemany(
+                    "INSERT INTO certifications VALUES (?, ?)",
+                    [(row.resident[0], when) for when in row.certified_at],
+                )
+                added += 1
+    return added
 
 
 class SqliteRegistry:
-    """The embedded registry, one SQLite file; seeded on first use."""
+    """The embedded registry, one SQLite file; created and seeded on first use."""
 
     def __init__(self, db_path: Path, seed_file: Path) -> None:
         self._db_path = db_path
@@ -82,20 +150,23 @@ class SqliteRegistry:
 
     def _connect(self) -> sqlite3.Connection:
         self._db_path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self._db_path, timeout=10)
+        connection = sqlite3.connect(self._db_path, timeout=5)
         if not self._ready:
             connection.executescript(_SCHEMA)
-            if connection.execute("SELECT COUNT(*) FROM residents").fetchone()[0] == 0:
-                residents, certifications = _seed_rows(self._seed_file, date.today())
-                connection.executemany("INSERT INTO residents VALUES (?, ?, ?, ?)", residents)
-                connection.executemany("INSERT INTO certifications VALUES (?, ?)", certifications)
-                connection.commit()
-                logger.info("registry seeded with %d residents", len(residents))
+            added = _seed(connection, self._seed_file, date.today())
+            if added:
+                logger.info("registry seeded with %d residents", added)
             self._ready = True
         return connection
 
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A connection that commits (or rolls back) and is closed afterwards."""
+        with closing(self._connect()) as connection, connection:
+            yield connection
+
     def _find(self, id_number: str) -> Resident | None:
-        with self._connect() as connection:
+        with self._transaction() as connection:
             row = connection.execute(
                 "SELECT r.id_number, r.name, r.district, r.pension_status, MAX(c.certified_at) "
                 "FROM residents r LEFT JOIN certifications c ON c.id_number = r.id_number "
@@ -108,7 +179,7 @@ class SqliteRegistry:
         return Resident(row[0], row[1], row[2], row[3], last)
 
     def _record(self, id_number: str, when: datetime) -> None:
-        with self._connect() as connection:
+        with self._transaction() as connection:
             connection.execute(
                 "INSERT INTO certifications VALUES (?, ?)",
                 (id_number, when.isoformat(timespec="seconds")),
@@ -118,11 +189,14 @@ class SqliteRegistry:
     async def find(self, id_number: str) -> Resident | None:
         try:
             return await asyncio.to_thread(self._find, id_number)
-        except sqlite3.Error as err:
-            raise RegistryUnavailable(str(err)) from err
+        except (sqlite3.Error, OSError) as err:
+            raise RegistryUnavailable(f"registry database: {err}") from err
 
     async def record_certification(self, id_number: str, when: datetime) -> None:
         try:
             await asyncio.to_thread(self._record, id_number, when)
-        except sqlite3.Error as err:
-            raise RegistryUnavailable(str(err)) from err
+        except (sqlite3.Error, OSError) as err:
+            raise RegistryUnavailable(f"registry database: {err}") from err
+
+    async def close(self) -> None:
+        """Nothing to release: every call opens and closes its own connection."""

@@ -21,6 +21,16 @@ def domain() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 
 
+@pytest.fixture(autouse=True)
+def var_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Actions write under VAR_DIR (registry, kept requests): never the repository's var/."""
+    monkeypatch.setenv("VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("PENDING_DB", raising=False)
+    monkeypatch.delenv("REGISTRY_DB", raising=False)
+    monkeypatch.delenv("REGISTRY_URL", raising=False)
+    return tmp_path
+
+
 @pytest.fixture()
 def registry(tmp_path: Path):
     registry = SqliteRegistry(tmp_path / "registry.sqlite3", DATA_DIR / "residents.csv")

@@ -1,0 +1,201 @@
+"""Certification requests the registry could not take, kept until it can.
+
+When the registry is down the kiosk still tells the resident their request is noted; `keep`
+is what makes that true. `complete_pending` later verifies and records each kept request
+under the kiosk's rules (`actions.registry.refusal`) and settles it, so it is never done
+twice. An operator or a timer runs it (engine env, from the repository root):
+
+    python -m actions.pending          # complete what the registry now accepts
+    python -m actions.pending --list   # what is waiting (ID numbers masked)
+
+The exit status is 0 when nothing is left waiting, 1 when the registry is still down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sqlite3
+import sys
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from actions.registry import Registry, RegistryUnavailable, refusal, registry_from_settings
+from actions.settings import ActionSettings
+from nlu.id_card import mask_id_number
+
+logger = logging.getLogger(__name__)
+
+CERTIFIED = "certified"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS pending_certifications (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id_number TEXT NOT NULL,
+    name TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    -- NULL while waiting; then certified, already_certified, not_found or name_mismatch
+    outcome TEXT,
+    settled_at TEXT
+);
+CREATE INDEX IF NOT EXISTS pending_waiting ON pending_certifications(outcome, id);
+"""
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    """A certification request still waiting for the registry."""
+
+    id: int
+    id_number: str = field(repr=False)
+    name: str = field(repr=False)
+    requested_at: datetime
+    attempts: int  # runs of `complete_pending` that found the registry down
+
+
+class PendingStore:
+    """The waiting requests, one SQLite file (``PENDING_DB``, default var/pending.sqlite3)."""
+
+    def __init__(self, db_path: Path) -> None:
+        self._db_path = db_path
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db_path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(self._db_path, timeout=5)) as connection:
+            connection.executescript(_SCHEMA)
+            with connection:
+                yield connection
+
+    def keep(self, id_number: str, name: str, requested_at: datetime) -> None:
+        """Keep a request; the same person asking again while it waits adds nothing."""
+        with self._transaction() as connection:
+            waiting = connection.execute(
+                "SELECT 1 FROM pending_certifications "
+                "WHERE outcome IS NULL AND id_number = ? AND name = ?",
+                (id_number, name),
+            ).fetchone()
+            if waiting is None:
+                connection.execute(
+                    "INSERT INTO pending_certifications (id_number, name, requested_at) "
+                    "VALUES (?, ?, ?)",
+                    (id_number, name, requested_at.isoformat(timespec="seconds")),
+                )
+        logger.info(
+            "certification of %s kept until the registry is back", mask_id_number(id_number)
+        )
+
+    def pending(self) -> list[PendingRequest]:
+        """The waiting requests, oldest first."""
+        with self._transaction() as connection:
+            rows = connection.execute(
+                "SELECT id, id_number, name, requested_at, attempts FROM pending_certifications "
+                "WHERE outcome IS NULL ORDER BY id"
+            ).fetchall()
+        return [
+            PendingRequest(row[0], row[1], row[2], datetime.fromisoformat(row[3]), row[4])
+            for row in rows
+        ]
+
+    def _settle(self, request: PendingRequest, outcome: str) -> None:
+        with self._transaction() as connection:
+            connection.execute(
+                "UPDATE pending_certifications SET outcome = ?, settled_at = ? WHERE id = ?",
+                (outcome, datetime.now().isoformat(timespec="seconds"), request.id),
+            )
+
+    def _count_attempt(self, request: PendingRequest) -> None:
+        with self._transaction() as connection:
+            connection.execute(
+                "UPDATE pending_certifications SET attempts = attempts + 1 WHERE id = ?",
+                (request.id,),
+            )
+
+    async def complete_pending(self, registry: Registry) -> int:
+        """Verify and record the waiting requests; return how many were settled.
+
+        A request is certified at the time the resident asked, and "already certified"
+        means in the year they asked. Not found and name mismatch are settled too (a
+        member of staff follows those up). Stops at the first `RegistryUnavailable`: the
+        rest wait for the next run.
+        """
+        settled = 0
+        for request in self.pending():
+            masked = mask_id_number(request.id_number)
+            try:
+                resident = await registry.find(request.id_number)
+                reason = refusal(resident, request.name, request.requested_at.year)
+                if reason is None:
+                    await registry.record_certification(request.id_number, request.requested_at)
+            except RegistryUnavailable as err:
+                self._count_attempt(request)
+                logger.warning("registry still unavailable at %s: %s", masked, err)
+                break
+            outcome = reason or CERTIFIED
+            self._settle(request, outcome)
+            logger.info("kept certification of %s: %s", masked, outcome)
+            settled += 1
+        return settled
+
+
+def default_store() -> PendingStore:
+    return PendingStore(ActionSettings.from_env().pending_db)
+
+
+def keep(id_number: str, name: str, requested_at: datetime) -> None:
+    """Keep a certification the registry could not take (called by the kiosk action).
+
+    Never raises: the resident is mid-conversation. A store that cannot be written is
+    logged as an error, with the ID number masked, for staff to act on.
+    """
+    try:
+        default_store().keep(id_number, name, requested_at)
+    except (sqlite3.Error, OSError) as err:
+        logger.error("could not keep the certification of %s: %s", mask_id_number(id_number), err)
+
+
+def pending() -> list[PendingRequest]:
+    return default_store().pending()
+
+
+async def complete_pending(registry: Registry) -> int:
+    return await default_store().complete_pending(registry)
+
+
+async def _complete(settings: ActionSettings, store: PendingStore) -> int:
+    registry = registry_from_settings(settings)
+    try:
+        settled = await store.complete_pending(registry)
+    finally:
+        await registry.close()
+    left = len(store.pending())
+    logger.info("%d kept certification(s) settled, %d still waiting", settled, left)
+    return 0 if left == 0 else 1
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description="Complete certifications kept while down.")
+    parser.add_argument("--list", action="store_true", help="only show what is waiting")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = ActionSettings.from_env()
+    store = PendingStore(settings.pending_db)
+    if args.list:
+        for request in store.pending():
+            logger.info(
+                "waiting: %s requested %s, %d attempt(s)",
+                mask_id_number(request.id_number),
+                request.requested_at.isoformat(sep=" "),
+                request.attempts,
+            )
+        return 0
+    return asyncio.run(_complete(settings, store))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
