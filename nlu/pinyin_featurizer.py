@@ -13,11 +13,9 @@ at inference are ignored.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import itertools
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
@@ -36,31 +34,13 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from nlu import pinyin
+from nlu.pinyin import token_syllables
+
 logger = logging.getLogger(__name__)
 
 VOCABULARY_FILE = "pinyin_vocabulary.json"
 _BIGRAM_SEPARATOR = " "  # cannot occur inside a syllable (they are letters)
-_LETTERS = re.compile(r"[^\W\d_]+")
-
-
-@functools.lru_cache(maxsize=20000)
-def token_syllables(token_text: str) -> tuple[str, ...]:
-    """Toneless pinyin syllables of one token, e.g. 认证 -> ("ren", "zheng").
-
-    Latin words come back as the lowercased word itself ("wifi").  Digits are
-    skipped: long numbers are the extractors' job, and a vocabulary entry per
-    ID or phone number from the training data would both leak personal
-    numbers into the model and never match again.  Punctuation has no sound
-    and is skipped too.  Cached: the same few thousand tokens recur.
-    """
-    from pypinyin import lazy_pinyin
-
-    syllables: list[str] = []
-    for item in lazy_pinyin(token_text):
-        # non-Chinese chunks come back whole ("wifi-6", "，"); keep their
-        # letter parts only
-        syllables.extend(_LETTERS.findall(item.lower()))
-    return tuple(syllables)
 
 
 def bigram(first: str, second: str) -> str:
@@ -117,7 +97,9 @@ class PinyinFeaturizer(SparseFeaturizer, GraphComponent):
         (``token_syllables``, ``token_feature_names``), so without this a change
         there would silently reuse a stale vocabulary from ``.rasa/cache``.
         """
-        return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+        digest = hashlib.sha256(Path(__file__).read_bytes())
+        digest.update(Path(pinyin.__file__).read_bytes())
+        return digest.hexdigest()
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:

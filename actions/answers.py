@@ -1,0 +1,47 @@
+"""Yes and no outside a form: their meaning depends on the question the bot asked last.
+
+One action for every such question keeps the rules simple ("affirm → this action") and
+keeps the questions and their follow-ups next to each other here.
+"""
+
+from __future__ import annotations
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.conversation import last_bot_turn, previous_bot_actions
+
+# Last question asked (its response name) → what yes and what no lead to.
+_YES_NO: dict[str, tuple[str, str]] = {
+    "utter_auth_registry_unavailable": ("utter_handoff_registry_down", "utter_registry_down_later"),
+    "utter_status_registry_unavailable": ("utter_handoff_registry_down", "utter_anything_else"),
+    "utter_fallback_offer_human": ("utter_handoff", "utter_anything_else"),
+}
+_DEFAULT = ("utter_affirm_no_question", "utter_deny_no_question")
+# The actions that end their answer by offering to read more.
+SERVICE_ACTIONS = {"action_service_lookup", "action_service_more"}
+
+
+class ActionAnswerYesNo(Action):
+    def name(self) -> str:
+        return "action_answer_yes_no"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        yes = (tracker.latest_message.get("intent") or {}).get("name") == "affirm"
+        # An offer counts only as the bot's last word; a stale one would read old steps.
+        if tracker.get_slot("service_offer") and SERVICE_ACTIONS & set(
+            previous_bot_actions(tracker)
+        ):
+            if yes:
+                return [FollowupAction("action_service_more")]
+            dispatcher.utter_message(response="utter_anything_else")
+            return [SlotSet("service_offer", None)]
+        turn = last_bot_turn(tracker)
+        asked = turn[-1].utter_action if turn else None
+        on_yes, on_no = _YES_NO.get(asked or "", _DEFAULT)
+        dispatcher.utter_message(response=on_yes if yes else on_no)
+        return []
