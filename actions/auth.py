@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import date, datetime
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.registry import Registry, RegistryUnavailable, SqliteRegistry
+from actions.id_groups import correct_group, is_valid, readback
+from actions.pending import complete_pending, keep, pending
+from actions.privacy import forget_identity
+from actions.registry import Registry, RegistryUnavailable, refusal, registry_from_settings
 from actions.settings import ActionSettings
 from actions.speech import clean_person_name, spoken_date
 from nlu.id_card import IdProblem, mask_id_number, validate_id_number
@@ -25,6 +29,10 @@ _PROBLEM_RESPONSES: dict[str, str] = {
     IdProblem.FORMAT.value: "utter_invalid_id_checksum",
 }
 
+FORM = "social_security_auth_form"
+# Not found / name mismatch may be a misheard digit: two more tries, then a person helps.
+MAX_VERIFICATION_FAILURES = 3
+
 _registry: Registry | None = None
 
 
@@ -32,9 +40,31 @@ def get_registry() -> Registry:
     """The registry used by the running action server, created on first use."""
     global _registry
     if _registry is None:
-        settings = ActionSettings.from_env()
-        _registry = SqliteRegistry(settings.registry_db, settings.residents_seed)
+        _registry = registry_from_settings(ActionSettings.from_env())
     return _registry
+
+
+_settling: asyncio.Task[None] | None = None
+
+
+async def _settle_quietly(registry: Registry) -> None:
+    try:
+        settled = await complete_pending(registry)
+        logger.info("settled %d certification(s) kept while the registry was down", settled)
+    except Exception:  # a background chore: log, never break a conversation
+        logger.exception("could not settle kept certifications")
+
+
+def settle_kept_requests() -> asyncio.Task[None] | None:
+    """The registry answers again: finish, in the background, what was kept while it was down.
+
+    So a resident told "您的申请已经记下了" does not have to come back. At most one run at a time.
+    """
+    global _settling
+    if (_settling is not None and not _settling.done()) or not pending():
+        return None
+    _settling = asyncio.create_task(_settle_quietly(get_registry()))
+    return _settling
 
 
 def set_registry(registry: Registry | None) -> None:
@@ -80,7 +110,8 @@ class IdNumberValidation:
         if problem is not None:
             _say_id_problem(dispatcher, problem.value, value)
             return {"id_number": None}
-        return {"id_number": value}
+        # A new number must be read back and confirmed again.
+        return {"id_number": value, "id_readback": readback(value), "id_confirmed": None}
 
 
 class ValidateSocialSecurityAuthForm(IdNumberValidation, FormValidationAction):
@@ -99,6 +130,31 @@ class ValidateSocialSecurityAuthForm(IdNumberValidation, FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_name")
         return {"person_name": name}
 
+    def extract_id_confirmed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Yes, no, or a correction of one group ("不对，出生日期是一九四九一零零二")."""
+        if tracker.get_slot("requested_slot") != "id_confirmed":
+            return {}
+        entities = tracker.latest_message.get("entities") or []
+        if any(e.get("entity") in ("id_number", "id_number_invalid") for e in entities):
+            return {}  # a whole new number: extract/validate_id_number deal with it
+        current = str(tracker.get_slot("id_number") or "")
+        corrected = correct_group(current, tracker.latest_message.get("text") or "")
+        # Only form slots survive rasa_sdk's validation step: id_readback is derived again
+        # by validate_id_number from the corrected number.
+        if corrected is not None:
+            if is_valid(corrected):
+                return {"id_number": corrected, "id_confirmed": None}
+            dispatcher.utter_message(response="utter_id_correction_invalid")
+            return {"id_number": None, "id_confirmed": None}
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent == "affirm":
+            return {"id_confirmed": True}
+        if intent == "deny":
+            return {"id_number": None, "id_confirmed": None}
+        return {}
+
 
 class ValidateAuthStatusForm(IdNumberValidation, FormValidationAction):
     def name(self) -> str:
@@ -112,13 +168,20 @@ def _one_year_after(day: date) -> date:
         return day.replace(year=day.year + 1, day=28)
 
 
-def _certified_this_year(last: date | None, today: date) -> bool:
-    return last is not None and last.year == today.year
-
-
-def _forget_identity() -> list[EventType]:
-    """After a task the full ID number must not stay in the conversation."""
-    return [SlotSet("id_number", None)]
+def _retry_or_hand_off(
+    dispatcher: CollectingDispatcher, tracker: Tracker, result: str
+) -> list[EventType]:
+    """Ask again after a failed verification; the third failure goes to a person."""
+    failures = int(tracker.get_slot("auth_failures") or 0) + 1
+    if failures >= MAX_VERIFICATION_FAILURES:
+        dispatcher.utter_message(response="utter_auth_handoff")
+        return [SlotSet("auth_failures", 0), *forget_identity()]
+    dispatcher.utter_message(response=f"utter_auth_{result}")
+    events: list[EventType] = [SlotSet("auth_failures", failures), *forget_identity()]
+    if result == "name_mismatch":
+        events.append(SlotSet("person_name", None))
+    # Re-open the form: it asks for what was cleared, nothing else.
+    return [*events, SlotSet("requested_slot", None), ActiveLoop(FORM)]
 
 
 class ActionSubmitAuth(Action):
@@ -134,33 +197,42 @@ class ActionSubmitAuth(Action):
         name = str(tracker.get_slot("person_name") or "")
         now = datetime.now()
         try:
-            resident = await get_registry().find(id_number)
-            if resident is None:
-                result = "not_found"
-                dispatcher.utter_message(response="utter_auth_not_found")
-            elif resident.name != name:
-                result = "name_mismatch"
-                dispatcher.utter_message(response="utter_auth_name_mismatch")
-            elif _certified_this_year(resident.last_certified, now.date()):
-                result = "already_certified"
-                assert resident.last_certified is not None
-                dispatcher.utter_message(
-                    response="utter_auth_already_certified",
-                    certified_on=spoken_date(resident.last_certified),
-                )
-            else:
-                await get_registry().record_certification(id_number, now)
-                result = "success"
-                valid_until = _one_year_after(now.date())
-                dispatcher.utter_message(
-                    response="utter_auth_success", valid_until=spoken_date(valid_until)
-                )
+            result, events = await self._verify(dispatcher, tracker, id_number, name, now)
         except RegistryUnavailable:
             result = "registry_unavailable"
             logger.warning("registry unavailable for %s", mask_id_number(id_number))
+            keep(id_number, name, now)  # completed later by actions.pending: nothing lost
             dispatcher.utter_message(response="utter_auth_registry_unavailable")
+            events = forget_identity()
         logger.info("authentication of %s: %s", mask_id_number(id_number), result)
-        return [SlotSet("auth_result", result), *_forget_identity()]
+        return [SlotSet("auth_result", result), *events]
+
+    async def _verify(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        id_number: str,
+        name: str,
+        now: datetime,
+    ) -> tuple[str, list[EventType]]:
+        resident = await get_registry().find(id_number)
+        settle_kept_requests()
+        refused = refusal(resident, name, now.year)
+        if refused in ("not_found", "name_mismatch"):
+            return refused, _retry_or_hand_off(dispatcher, tracker, refused)
+        done = [SlotSet("auth_failures", 0), *forget_identity()]
+        if refused == "already_certified":
+            assert resident is not None and resident.last_certified is not None
+            dispatcher.utter_message(
+                response="utter_auth_already_certified",
+                certified_on=spoken_date(resident.last_certified),
+            )
+            return "already_certified", done
+        await get_registry().record_certification(id_number, now)
+        dispatcher.utter_message(
+            response="utter_auth_success", valid_until=spoken_date(_one_year_after(now.date()))
+        )
+        return "success", done
 
 
 class ActionCheckAuthStatus(Action):
@@ -176,16 +248,14 @@ class ActionCheckAuthStatus(Action):
         try:
             resident = await get_registry().find(id_number)
         except RegistryUnavailable:
-            dispatcher.utter_message(response="utter_auth_registry_unavailable")
-            return _forget_identity()
+            dispatcher.utter_message(response="utter_status_registry_unavailable")
+            return forget_identity()
         if resident is None:
-            dispatcher.utter_message(response="utter_auth_not_found")
-        elif resident.last_certified and _certified_this_year(
-            resident.last_certified, date.today()
-        ):
+            dispatcher.utter_message(response="utter_status_not_found")
+        elif resident.last_certified and resident.certified_in(date.today().year):
             dispatcher.utter_message(
                 response="utter_status_done", certified_on=spoken_date(resident.last_certified)
             )
         else:
             dispatcher.utter_message(response="utter_status_not_done")
-        return _forget_identity()
+        return forget_identity()

@@ -15,6 +15,7 @@ from actions.conversation import (
     response_text,
     turn_to_repeat,
 )
+from actions.privacy import IDENTITY_SLOTS, forget_identity
 
 # Speech-rate factors, from normal down to the slowest that stays intelligible.
 SPEECH_RATES: tuple[float, ...] = (1.0, 0.8, 0.65, 0.5)
@@ -93,7 +94,8 @@ class ActionCancel(Action):
         return [
             ActiveLoop(None),
             SlotSet("requested_slot", None),
-            *(SlotSet(slot, None) for slot in form_slots),
+            *(SlotSet(slot, None) for slot in form_slots if slot not in IDENTITY_SLOTS),
+            *forget_identity(),
         ]
 
 

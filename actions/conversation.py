@@ -83,18 +83,25 @@ def turn_to_repeat(tracker: Tracker) -> list[BotMessage]:
     return turn
 
 
-def previous_turn_was_fallback(tracker: Tracker) -> bool:
-    """Whether the bot already failed to understand the user's previous message."""
+def previous_bot_actions(tracker: Tracker) -> list[str]:
+    """Actions the bot ran between the user's previous message and the current one."""
     events = tracker.events
     current = _index_of_latest_user_event(events)
     if current is None:
-        return False
+        return []
+    names: list[str] = []
     for event in reversed(events[:current]):
         if event.get("event") == "user":
-            return False
-        if event.get("event") == "action" and event.get("name") == FALLBACK_ACTION:
-            return True
-    return False
+            break
+        if event.get("event") == "action" and event.get("name") != "action_listen":
+            names.append(str(event.get("name")))
+    names.reverse()
+    return names
+
+
+def previous_turn_was_fallback(tracker: Tracker) -> bool:
+    """Whether the bot already failed to understand the user's previous message."""
+    return FALLBACK_ACTION in previous_bot_actions(tracker)
 
 
 def response_text(domain: DomainDict, response: str) -> str:

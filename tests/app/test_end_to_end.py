@@ -97,7 +97,12 @@ def test_pension_authentication_in_chinese_with_spoken_digits(stack: Stack) -> N
     assert "身份证" in "".join(texts(say(stack, sender, "我叫王桂兰")))
     wrong = "".join(texts(say(stack, sender, "幺幺零幺零五一九四九一零零一零零三二")))
     assert "不对" in wrong, wrong
-    done = texts(say(stack, sender, "幺幺零幺零五 嗯 一九四九一零零一 零零三幺"))
+    # Misheard, yet checksum-valid: the read-back in groups lets the user fix one group.
+    readback = texts(say(stack, sender, "幺幺零幺零五 嗯 一九四九一零零一 零三五拐"))
+    assert readback == ["我听到的号码是：110105，19491001，0357。对吗？"], readback
+    readback = texts(say(stack, sender, "不对 后四位是零零三幺"))
+    assert readback == ["我听到的号码是：110105，19491001，0031。对吗？"], readback
+    done = texts(say(stack, sender, "对"))
     assert any("认证成功" in t for t in done), done
 
     slots = tracker(stack, sender)["slots"]
@@ -121,6 +126,16 @@ def test_commands_inside_the_form_and_handoff(stack: Stack) -> None:
     handoffs = [r["custom"]["handoff"] for r in replies if r.get("custom")]
     assert handoffs == [{"reason": "user_request", "priority": "normal"}]
     assert tracker(stack, sender)["active_loop"] in ({}, None, {"name": None})
+
+
+def test_service_lookup_with_a_colloquial_name_and_a_follow_up(stack: Stack) -> None:
+    sender = f"e2e-{uuid.uuid4().hex[:8]}"
+    first = "".join(texts(say(stack, sender, "俺想问问那个老年卡咋办")))
+    assert "敬老卡" in first and "吗？" in first, first
+    steps = "".join(texts(say(stack, sender, "好")))
+    assert steps and steps != first, steps
+    materials = "".join(texts(say(stack, sender, "那要带什么材料")))
+    assert "身份证" in materials, materials
 
 
 def test_dead_rasa_gives_a_readable_503_and_the_gateway_lives_on(stack: Stack) -> None:

@@ -106,6 +106,8 @@ async def test_cancel_inside_a_form_ends_it_and_forgets_its_answers(domain):
         SlotSet("requested_slot", None),
         SlotSet("person_name", None),
         SlotSet("id_number", None),
+        SlotSet("id_readback", None),
+        SlotSet("id_confirmed", None),
     ]
     assert dispatcher.messages[0]["response"] == "utter_cancelled"
 

@@ -1,0 +1,13 @@
+"""Personal numbers must not outlive the task that needed them."""
+
+from __future__ import annotations
+
+from rasa_sdk.events import EventType, SlotSet
+
+# The full ID number and everything derived from it.
+IDENTITY_SLOTS: tuple[str, ...] = ("id_number", "id_readback", "id_confirmed")
+
+
+def forget_identity() -> list[EventType]:
+    """Events that clear the ID number from the conversation's slots."""
+    return [SlotSet(slot, None) for slot in IDENTITY_SLOTS]
