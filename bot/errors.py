@@ -30,6 +30,12 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     ENGINE_UNAVAILABLE = "engine_unavailable"
     INTERNAL_ERROR = "internal_error"
+    UNAUTHORIZED = "unauthorized"
+    INVALID_CREDENTIALS = "invalid_credentials"
+    CONVERSATION_NOT_FOUND = "conversation_not_found"
+    NOTHING_TO_CLAIM = "nothing_to_claim"
+    ALREADY_CLAIMED = "already_claimed"
+    NOT_CLAIMED_BY_YOU = "not_claimed_by_you"
 
 
 # Short sentences, no jargon or abbreviations: they may be spoken by a TTS voice.
@@ -48,6 +54,12 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.METHOD_NOT_ALLOWED: "不支持这种请求方式。",
     ErrorCode.ENGINE_UNAVAILABLE: "助手暂时连不上，请稍后再试。",
     ErrorCode.INTERNAL_ERROR: "出了点问题，请稍后再试。",
+    ErrorCode.UNAUTHORIZED: "请先登录。",
+    ErrorCode.INVALID_CREDENTIALS: "用户名或密码不对。",
+    ErrorCode.CONVERSATION_NOT_FOUND: "没有找到这个对话。",
+    ErrorCode.NOTHING_TO_CLAIM: "这个对话现在不用接。",
+    ErrorCode.ALREADY_CLAIMED: "这个对话已经有人接了。",
+    ErrorCode.NOT_CLAIMED_BY_YOU: "请先接手这个对话。",
 }
 
 
@@ -96,3 +108,24 @@ class EngineUnavailable(GatewayError):
 
     default_status = 503
     default_code = ErrorCode.ENGINE_UNAVAILABLE
+
+
+class Unauthorized(GatewayError):
+    """No valid agent token (or wrong password at login)."""
+
+    default_status = 401
+    default_code = ErrorCode.UNAUTHORIZED
+
+
+class NotFound(GatewayError):
+    """The thing named in the URL does not exist (or is not the caller's to see)."""
+
+    default_status = 404
+    default_code = ErrorCode.CONVERSATION_NOT_FOUND
+
+
+class Conflict(GatewayError):
+    """The request is valid but the conversation is not in a state that allows it."""
+
+    default_status = 409
+    default_code = ErrorCode.ALREADY_CLAIMED

@@ -1,20 +1,52 @@
 """The conversation hub: the single door every channel's user message goes through.
 
 Channels (REST, web chat, kiosk, Telegram, voice) never call Rasa themselves. Keeping
-one entry point means there is one place to decide where a turn goes (today always
-the engine; later a human agent while a handoff is active) and one place that logs
-turns, with personal numbers masked.
+one entry point means there is one place that
+
+- stores the whole transcript (user, bot and agent turns, the channel, and for voice the
+  recogniser's confidence from ``metadata["asr_confidence"]``),
+- decides where a turn goes: to Rasa, or, while a handoff is open (waiting or with an
+  agent), to people (`bot.waiting_room`), never to both,
+- queues a handoff when the bot's reply asks for one (``custom.handoff``) and tells the
+  user their place in the same turn,
+- logs turns, with personal numbers masked.
+
+Replies that come later (an agent's answer, queue news) reach the user through the event
+bus and the user messages API, not through this call's return value.
+
+Turns of one sender are handled one after another (a per-sender lock), so the transcript
+and Rasa see them in the order they were sent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Protocol
 
-from bot.errors import GatewayError
+from bot.db import Database
+from bot.errors import GatewayError, NotFound
+from bot.events import EventBus
 from bot.messages import BotReply, UserMessage
+from bot.models import Role
+from bot.outbox import Outbox
 from bot.privacy import mask_pii
+from bot.queue import HandoffRequest, active_for
+from bot.queue_watch import QueueWatcher
+from bot.transcript import (
+    append,
+    append_reply,
+    asr_confidence_of,
+    ensure_conversation,
+    lock_conversation,
+    user_page,
+)
+from bot.views import UserMessages
+from bot.waiting_room import WaitingRoom
 
 logger = logging.getLogger(__name__)
 
@@ -27,33 +59,63 @@ class ConversationEngine(Protocol):
         ...
 
 
+class _SenderLocks:
+    """One lock per sender, forgotten when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    @asynccontextmanager
+    async def hold(self, sender_id: str) -> AsyncIterator[None]:
+        lock = self._locks.get(sender_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[sender_id] = lock
+        async with lock:
+            yield
+
+
 class ConversationHub:
     """Routes user messages to whoever should answer them and records each turn."""
 
-    def __init__(self, engine: ConversationEngine) -> None:
+    def __init__(
+        self,
+        engine: ConversationEngine,
+        database: Database,
+        bus: EventBus,
+        watcher: QueueWatcher,
+        waiting_room: WaitingRoom,
+    ) -> None:
         self._engine = engine
+        self._db = database
+        self._bus = bus
+        self._watcher = watcher
+        self._waiting_room = waiting_room
+        self._locks = _SenderLocks()
 
     async def handle(self, message: UserMessage) -> list[BotReply]:
         """Answer one user message; errors propagate as `GatewayError` for the channel."""
         started = time.perf_counter()
-        try:
-            replies = await self._engine.send(message)
-        except GatewayError as err:
-            logger.warning(
-                "turn failed channel=%s sender=%r code=%s chars=%d ms=%d",
-                message.channel,
-                mask_pii(message.sender_id),
-                err.code,
-                len(message.text),
-                _elapsed_ms(started),
-            )
-            raise
+        async with self._locks.hold(message.sender_id):
+            try:
+                replies, route = await self._handle(message)
+            except GatewayError as err:
+                logger.warning(
+                    "turn failed channel=%s sender=%r code=%s chars=%d ms=%d",
+                    message.channel,
+                    mask_pii(message.sender_id),
+                    err.code,
+                    len(message.text),
+                    _elapsed_ms(started),
+                )
+                raise
         # INFO carries no words: names cannot be masked reliably in free text, so what a
         # user said is only logged at DEBUG, with ID and phone numbers masked.
         logger.info(
-            "turn channel=%s sender=%r chars=%d replies=%d custom=%s ms=%d",
+            "turn channel=%s sender=%r route=%s chars=%d replies=%d custom=%s ms=%d",
             message.channel,
             mask_pii(message.sender_id),
+            route,
             len(message.text),
             len(replies),
             sorted({key for reply in replies if reply.custom for key in reply.custom}),
@@ -67,6 +129,59 @@ class ConversationHub:
             mask_pii(" / ".join(reply.text for reply in replies if reply.text)),
         )
         return replies
+
+    async def _handle(self, message: UserMessage) -> tuple[list[BotReply], str]:
+        """Store the user's turn, then let people or the bot answer it."""
+        outbox = Outbox()
+        async with self._db.transaction() as session:
+            conversation = await ensure_conversation(session, message)
+            handoff = await active_for(session, conversation.id)
+            turn = await append(
+                session,
+                conversation,
+                Role.USER,
+                text=message.text,
+                channel=message.channel,
+                asr_confidence=asr_confidence_of(message.metadata),
+                flush=False,
+            )
+            outbox.add(conversation, turn, claimed_by=handoff.claimed_by if handoff else None)
+            if handoff is not None:
+                answer = await self._waiting_room.answer(
+                    session, conversation, handoff, message, outbox
+                )
+        outbox.publish(self._bus)
+        if handoff is not None:
+            if answer.queue_changed:
+                self._watcher.changed()
+            return answer.replies, f"people:{handoff.status}"
+
+        # No transaction is open while Rasa thinks: a slow engine must not hold locks.
+        replies = await self._engine.send(message)
+        request = HandoffRequest.from_replies(replies)
+        async with self._db.transaction() as session:
+            locked = await lock_conversation(session, conversation.id)
+            assert locked is not None
+            for reply in replies:
+                outbox.add(locked, await append_reply(session, locked, reply), claimed_by=None)
+            if request is not None:
+                notice = await self._waiting_room.enqueue(
+                    session, locked, request, message.channel, outbox
+                )
+        outbox.publish(self._bus)
+        if request is None:
+            return replies, "bot"
+        self._watcher.changed()
+        return [*replies, notice], "bot+handoff"
+
+    async def messages_for(self, sender_id: str, after: int, limit: int) -> UserMessages:
+        """What the user's channel may show after cursor `after`: their own turns, the
+        bot's and agents' replies and queue news; never staff notes."""
+        async with self._db.read() as session:
+            page = await user_page(session, sender_id, after, limit)
+        if page is None:
+            raise NotFound()
+        return page
 
 
 def _elapsed_ms(started: float) -> int:

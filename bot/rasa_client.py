@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +16,7 @@ import httpx
 from pydantic import TypeAdapter, ValidationError
 
 from bot.errors import EngineUnavailable
+from bot.log_redaction import redact_tokens
 from bot.messages import BotReply, UserMessage
 from bot.settings import Settings
 
@@ -25,26 +25,6 @@ logger = logging.getLogger(__name__)
 WEBHOOK_PATH = "/webhooks/rest/webhook"
 
 _REPLIES = TypeAdapter(list[BotReply])
-
-_TOKEN_IN_URL = re.compile(r"([?&]token=)[^&\s\"]*")
-
-
-class _RedactTokenFilter(logging.Filter):
-    """httpx logs every request URL at INFO; Rasa only accepts its token in the query."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "token=" in message:
-            record.msg = _TOKEN_IN_URL.sub(r"\1***", message)
-            record.args = None
-        return True
-
-
-def _install_token_redaction() -> None:
-    """Idempotent, so building several clients (as tests do) adds one filter only."""
-    httpx_logger = logging.getLogger("httpx")
-    if not any(isinstance(f, _RedactTokenFilter) for f in httpx_logger.filters):
-        httpx_logger.addFilter(_RedactTokenFilter())
 
 
 @dataclass(frozen=True)
@@ -59,7 +39,8 @@ class RasaClient:
     """Talks to ``rasa run`` and the action server; maps every failure to `EngineUnavailable`."""
 
     def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None) -> None:
-        _install_token_redaction()
+        # httpx logs every request URL at INFO; Rasa only accepts its token in the query.
+        redact_tokens("httpx")
         self._settings = settings
         self._owns_http = http is None
         # trust_env=False: both backends are on this machine, and a proxy configured in

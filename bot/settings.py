@@ -12,6 +12,17 @@ Environment variables (all optional; defaults in brackets):
 - ``GATEWAY_MAX_MESSAGE_CHARS``: longest accepted user message, in characters [2000]
 - ``GATEWAY_MAX_BODY_BYTES``: largest accepted request body, in bytes [16384]
 - ``GATEWAY_HOST`` / ``GATEWAY_PORT``: where the gateway listens [127.0.0.1 / 8000]
+- ``DATABASE_URL`` (or ``GATEWAY_DATABASE_URL``): handoff queue, transcripts, agents, audit
+  [sqlite+aiosqlite:///<project root>/var/gateway.db]; ``postgresql+asyncpg://user:pw@host/db``
+  for PostgreSQL (plain ``postgresql://`` is accepted and gets the asyncpg driver).
+- ``GATEWAY_CALLBACK_OFFER_AFTER_S``: waiting time before the bot offers a call-back [300]
+- ``GATEWAY_AGENT_TOKEN_TTL_S``: how long an agent's login token is valid [43200, 12 h]
+- ``GATEWAY_DEFAULT_HANDLING_S``: assumed handling time per conversation for wait estimates
+  while there is no history yet [240]
+- ``GATEWAY_HANDOFF_TICK_S``: how often waiting requests are checked for a due call-back
+  offer [5]
+- ``GATEWAY_QUEUE_PUSH_INTERVAL_S``: shortest gap between two queue pushes to consoles;
+  changes inside the gap are merged into one push [0.1]
 
 The ``GATEWAY_`` prefix exists because bare ``HOST``/``PORT`` are set by some shells
 and platforms for other purposes; a stray ``HOST`` must not make the gateway listen
@@ -35,6 +46,16 @@ logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TOKEN_FILE = PROJECT_ROOT / "var" / "rasa_token"
+DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'gateway.db'}"
+
+# Drivers the gateway is tested with; a URL naming another one is a deployment mistake.
+_DATABASE_URL_PREFIXES = {
+    "sqlite+aiosqlite://": "sqlite+aiosqlite://",
+    "sqlite://": "sqlite+aiosqlite://",
+    "postgresql+asyncpg://": "postgresql+asyncpg://",
+    "postgresql://": "postgresql+asyncpg://",
+    "postgres://": "postgresql+asyncpg://",
+}
 
 
 class Settings(BaseSettings):
@@ -59,6 +80,17 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=16 * 1024, gt=0)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    # Not prefixed, like RASA_TOKEN: DATABASE_URL is the name hosting platforms set.
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        validation_alias=AliasChoices("DATABASE_URL", "GATEWAY_DATABASE_URL", "database_url"),
+        repr=False,  # may hold a password
+    )
+    callback_offer_after_s: float = Field(default=300.0, gt=0)
+    agent_token_ttl_s: float = Field(default=12 * 3600.0, gt=0)
+    default_handling_s: float = Field(default=240.0, gt=0)
+    handoff_tick_s: float = Field(default=5.0, gt=0)
+    queue_push_interval_s: float = Field(default=0.1, ge=0)
 
     @field_validator("rasa_url", "action_server_url")
     @classmethod
@@ -68,6 +100,11 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        return normalise_database_url(value)
 
     @model_validator(mode="after")
     def _token_from_file(self) -> Settings:
@@ -92,6 +129,15 @@ def _read_token_file(path: Path) -> SecretStr | None:
         logger.warning("Rasa token file %s is empty; calling Rasa without a token", path)
         return None
     return SecretStr(token)
+
+
+def normalise_database_url(value: str) -> str:
+    """Accept the usual spellings but always run on the async drivers we test with."""
+    value = value.strip()
+    for prefix, driver in _DATABASE_URL_PREFIXES.items():
+        if value.startswith(prefix):
+            return driver + value[len(prefix) :]
+    raise ValueError("must be a sqlite+aiosqlite:// or postgresql+asyncpg:// URL")
 
 
 def get_settings() -> Settings:

@@ -4,6 +4,10 @@ Run with ``uvicorn channels.app:create_app --factory`` or ``python -m channels``
 Routers stay free of construction logic; they receive what this module built through
 `channels.deps`. New channels (web chat, kiosk, Telegram, agent console) are added here
 with one `include_router` each.
+
+Start-up order matters: the database is migrated before anything reads it, and the
+queue watcher starts last (it immediately catches up with queue news and call-back
+offers that a previous process left pending). Shutdown reverses it.
 """
 
 from __future__ import annotations
@@ -14,10 +18,17 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from bot.agents import AgentAccounts
+from bot.db import Database
+from bot.desk import HandoffDesk
+from bot.events import EventBus
 from bot.hub import ConversationHub
+from bot.log_redaction import quiet_user_text_loggers, redact_tokens
+from bot.queue_watch import QueueWatcher
 from bot.rasa_client import RasaClient
 from bot.settings import Settings, get_settings
-from channels import health, rest
+from bot.waiting_room import WaitingRoom
+from channels import agent_api, agent_ws, console, health, rest, user_api
 from channels.error_handlers import install_error_handlers
 
 logger = logging.getLogger(__name__)
@@ -29,28 +40,58 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        """Own the shared HTTP client: opened at startup, closed at shutdown."""
+        """Own the database, the HTTP client and the queue worker for the app's lifetime."""
+        database = Database(settings.database_url)
         rasa_client = RasaClient(settings)
-        app.state.rasa_client = rasa_client
-        app.state.hub = ConversationHub(rasa_client)
-        logger.info(
-            "gateway ready: rasa=%s actions=%s token=%s",
-            settings.rasa_url,
-            settings.action_server_url,
-            "set" if settings.rasa_token is not None else "none",
-        )
         try:
-            yield
+            await database.upgrade()
+            bus = EventBus()
+            watcher = QueueWatcher(
+                database,
+                bus,
+                push_interval_s=settings.queue_push_interval_s,
+                tick_s=settings.handoff_tick_s,
+                callback_offer_after_s=settings.callback_offer_after_s,
+                default_handling_s=settings.default_handling_s,
+            )
+            app.state.database = database
+            app.state.bus = bus
+            app.state.rasa_client = rasa_client
+            app.state.hub = ConversationHub(
+                rasa_client, database, bus, watcher, WaitingRoom(settings.default_handling_s)
+            )
+            app.state.desk = HandoffDesk(database, bus, watcher)
+            app.state.accounts = AgentAccounts(database, settings.agent_token_ttl_s)
+            watcher.start()
+            logger.info(
+                "gateway ready: rasa=%s actions=%s token=%s db=%s",
+                settings.rasa_url,
+                settings.action_server_url,
+                "set" if settings.rasa_token is not None else "none",
+                database.safe_url(),
+            )
+            try:
+                yield
+            finally:
+                await watcher.stop()
         finally:
             await rasa_client.aclose()
+            await database.dispose()
 
+    # uvicorn logs each WebSocket's path, and /ws/agent carries the agent token in it.
+    redact_tokens("uvicorn.error", "uvicorn.access")
+    quiet_user_text_loggers()
     app = FastAPI(
         title="Community assistant gateway",
-        summary="Accessible Chinese assistant: channels in front of Rasa",
+        summary="Accessible Chinese assistant: channels in front of Rasa, handoff to people",
         lifespan=lifespan,
     )
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(rest.router)
+    app.include_router(user_api.router)
+    app.include_router(agent_api.router)
+    app.include_router(agent_ws.router)
+    app.include_router(console.router)
     app.include_router(health.router)
     return app

@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from channels.deps import RasaClientDep
+from voice import asr, tts
 
 router = APIRouter(tags=["health"])
 
@@ -24,10 +25,25 @@ class ComponentStatus(BaseModel):
 
 
 class HealthReport(BaseModel):
-    """``ok`` only when every component is ok; otherwise ``degraded``."""
+    """``ok`` when every text-path component is ok; otherwise ``degraded``.
+
+    Voice is reported on its own: without a speech model the assistant still works by
+    text, and a kiosk uses ``voice`` to say so in large text and offer the keyboard.
+    """
 
     status: Literal["ok", "degraded"]
     components: dict[str, ComponentStatus]
+    voice: dict[str, ComponentStatus]
+
+
+def voice_status() -> dict[str, ComponentStatus]:
+    """Speech recognition and synthesis: cheap checks, nothing loaded, no network."""
+    asr_ok, asr_detail = asr.availability()
+    tts_ok, tts_detail = tts.availability()
+    return {
+        "asr": ComponentStatus(ok=asr_ok, detail=asr_detail),
+        "tts": ComponentStatus(ok=tts_ok, detail=tts_detail),
+    }
 
 
 @router.get("/health", summary="Health of the gateway and the components behind it")
@@ -40,4 +56,4 @@ async def health(rasa: RasaClientDep) -> HealthReport:
     status: Literal["ok", "degraded"] = (
         "ok" if all(c.ok for c in components.values()) else "degraded"
     )
-    return HealthReport(status=status, components=components)
+    return HealthReport(status=status, components=components, voice=voice_status())

@@ -1,7 +1,12 @@
-"""Fixtures: a real fake-Rasa HTTP server, settings pointing at it, and a gateway client."""
+"""Fixtures: a real fake-Rasa HTTP server, settings pointing at it, gateway clients, and
+the database every handoff test runs on: SQLite always, PostgreSQL too when
+``TEST_DATABASE_URL`` is set (e.g. postgresql+asyncpg://postgres:postgres@127.0.0.1/gateway_test;
+its ``public`` schema is wiped before each test)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -9,10 +14,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.settings import Settings
+from bot.settings import Settings, normalise_database_url
 from channels.app import create_app
 
 from .fake_rasa import TOKEN, FakeRasaServer, FakeRasaState
+from .handoff_kit import reset_postgres, sqlite_url
 
 ENV_VARS = (
     "RASA_TOKEN",
@@ -26,7 +32,15 @@ ENV_VARS = (
     "GATEWAY_MAX_BODY_BYTES",
     "GATEWAY_HOST",
     "GATEWAY_PORT",
+    "DATABASE_URL",
+    "GATEWAY_DATABASE_URL",
+    "GATEWAY_CALLBACK_OFFER_AFTER_S",
+    "GATEWAY_AGENT_TOKEN_TTL_S",
+    "GATEWAY_DEFAULT_HANDLING_S",
+    "GATEWAY_HANDOFF_TICK_S",
+    "GATEWAY_QUEUE_PUSH_INTERVAL_S",
 )
+POSTGRES_ENV = "TEST_DATABASE_URL"
 
 
 @pytest.fixture
@@ -68,6 +82,7 @@ def make_settings(
             "rasa_token_file": tmp_path / "no_such_token_file",
             "rasa_timeout_s": 2.0,
             "health_timeout_s": 1.0,
+            "database_url": sqlite_url(tmp_path / "gateway.db"),
         }
         values.update(overrides)
         return Settings(**values)
@@ -103,3 +118,58 @@ def make_client(
     yield make
     for test_client in opened:
         test_client.__exit__(None, None, None)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The handoff tests' database: a fresh SQLite file, or the wiped PostgreSQL test DB."""
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path / "handoff.db")
+    configured = os.environ.get(POSTGRES_ENV)
+    if not configured:
+        if os.environ.get("REQUIRE_FULL_SUITE"):  # CI: a missing database is a failure
+            pytest.fail(f"{POSTGRES_ENV} is not set (scripts/system-deps.sh sets it up)")
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    url = normalise_database_url(configured)
+    asyncio.run(reset_postgres(url))
+    return url
+
+
+class Gateways:
+    """Starts gateways on one database; each start is a new app, like a restart."""
+
+    def __init__(self, make_settings: Callable[..., Settings], database_url: str) -> None:
+        self._make_settings = make_settings
+        self.database_url = database_url
+        self._open: list[TestClient] = []
+
+    def start(self, **overrides: Any) -> TestClient:
+        overrides.setdefault("database_url", self.database_url)
+        test_client = TestClient(create_app(self._make_settings(**overrides)))
+        test_client.__enter__()
+        self._open.append(test_client)
+        return test_client
+
+    def stop(self, test_client: TestClient) -> None:
+        self._open.remove(test_client)
+        test_client.__exit__(None, None, None)
+
+    def stop_all(self) -> None:
+        for test_client in reversed(self._open[:]):
+            self.stop(test_client)
+
+
+@pytest.fixture
+def gateways(
+    make_settings: Callable[..., Settings], database_url: str, fake_rasa: FakeRasaState
+) -> Iterator[Gateways]:
+    """Gateways on the test's database (SQLite, and PostgreSQL when configured)."""
+    started = Gateways(make_settings, database_url)
+    yield started
+    started.stop_all()
+
+
+@pytest.fixture
+def gateway(gateways: Gateways) -> TestClient:
+    """One running gateway on the test's database, with default handoff settings."""
+    return gateways.start()

@@ -5,7 +5,10 @@ timeouts and connection handling are exercised over TCP. It is NOT Rasa: the ful
 server (model, REST channel, actions) is covered by the separate integration tests.
 
 Scripted behaviour of ``POST /webhooks/rest/webhook``, chosen by the message text:
-- "转人工": a text reply plus a custom handoff payload
+- "转人工": a text reply plus a separate custom handoff element, like the real bot's
+  ``utter_handoff`` (Rasa's REST channel sends text and custom as two elements)
+- "救命": the same with reason ``emergency`` / priority ``urgent``
+- "我要投诉": the same with reason ``complaint`` / priority ``high``
 - "boom": HTTP 500 (with a reply-shaped body)
 - "garbage": HTTP 200 with a body that is not a reply list
 - "slow": sleeps `state.delay_s` before answering
@@ -28,6 +31,13 @@ RASA_VERSION_TEXT = "Hello from Rasa: 3.6.21"
 MODEL_FILE = "models/20240101-120000-test.tar.gz"
 TOKEN = "test-token-123"
 HANDOFF = {"handoff": {"reason": "user_request", "priority": "normal"}}
+HANDOFF_TEXT = "好的，正在为您转接工作人员。"
+# Message text -> the handoff payload the fake bot answers it with.
+HANDOFFS: dict[str, dict[str, Any]] = {
+    "转人工": HANDOFF,
+    "救命": {"handoff": {"reason": "emergency", "priority": "urgent"}},
+    "我要投诉": {"handoff": {"reason": "complaint", "priority": "high"}},
+}
 BUTTONS = [
     {"title": "助餐服务", "payload": "/ask_meal_service"},
     {"title": "转人工", "payload": "/request_human"},
@@ -86,11 +96,11 @@ def build_fake_app(state: FakeRasaState) -> FastAPI:
             return JSONResponse({"not": "a list"})
         if text == "slow":
             await asyncio.sleep(state.delay_s)
-        if text == "转人工":
+        if text in HANDOFFS:
             return JSONResponse(
                 [
-                    {"recipient_id": sender, "text": "好的，正在为您转接工作人员。"},
-                    {"recipient_id": sender, "custom": HANDOFF},
+                    {"recipient_id": sender, "text": HANDOFF_TEXT},
+                    {"recipient_id": sender, "custom": HANDOFFS[text]},
                 ]
             )
         return JSONResponse(
@@ -150,3 +160,27 @@ def closed_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+def main() -> None:
+    """``python -m tests.app.fake_rasa --port N``: serve the fake in the foreground.
+
+    Used by ``scripts/bench_handoff.py``, which runs it as a separate process so the
+    fake does not share an interpreter with the load generator.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tests.app.fake_rasa")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    uvicorn.run(
+        build_fake_app(FakeRasaState()),
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

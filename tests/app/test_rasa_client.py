@@ -8,7 +8,6 @@ import httpx
 import pytest
 
 from bot.errors import EngineUnavailable
-from bot.hub import ConversationHub
 from bot.messages import BotReply, Button, UserMessage
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
@@ -58,16 +57,6 @@ async def test_connection_error_is_engine_unavailable_with_cause(
     assert caught.value.status == 503
     assert caught.value.code == "engine_unavailable"
     assert isinstance(caught.value.__cause__, httpx.ConnectError)
-
-
-async def test_hub_forwards_to_the_engine(make_settings: Callable[..., Settings]) -> None:
-    client = RasaClient(make_settings())
-    hub = ConversationHub(client)
-    try:
-        replies = await hub.handle(UserMessage(sender_id="u9", text="你好", channel="rest"))
-    finally:
-        await client.aclose()
-    assert replies[0] == BotReply(recipient_id="u9", text="您说的是：你好")
 
 
 async def test_aclose_leaves_a_lent_http_client_open(

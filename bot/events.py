@@ -1,0 +1,131 @@
+"""Typed events and the in-process bus that carries them to live connections.
+
+The database is the truth; events only tell live listeners that something changed, so
+a console or a user channel can show it without polling. Anyone who missed events (a
+reconnect, a restart) reads the same state back through the HTTP API. Today listeners
+are agent consoles (``/ws/agent``); the web chat, kiosk and Telegram channels will
+subscribe for `MessageAdded` events of their own users. Across several gateway
+replicas this bus would be backed by Redis pub/sub behind the same interface.
+
+A slow listener must never slow down the gateway: `publish` does not wait, and a
+subscription whose buffer overflows is closed (its reader sees `SubscriptionLagged`
+and reconnects).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from bot.views import QueueItem, TranscriptMessage
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BUFFER = 1000
+
+
+@dataclass(frozen=True)
+class QueueChanged:
+    """The waiting list after a change (new request, claim, cancel, ...), in queue order."""
+
+    items: tuple[QueueItem, ...]
+
+
+@dataclass(frozen=True)
+class MessageAdded:
+    """A new turn in a conversation (user, bot or agent), text unmasked.
+
+    ``claimed_by`` is the id of the agent handling the conversation at that moment, so a
+    console can tell whether the turn belongs to it without a database round trip.
+    """
+
+    conversation_id: int
+    sender_id: str
+    channel: str
+    message: TranscriptMessage
+    claimed_by: int | None
+
+
+@dataclass(frozen=True)
+class ConversationClaimed:
+    """An agent took a conversation out of the queue."""
+
+    conversation_id: int
+    agent: str
+
+
+Event = QueueChanged | MessageAdded | ConversationClaimed
+
+
+class SubscriptionLagged(Exception):
+    """The listener fell too far behind and was dropped; re-read state and subscribe again."""
+
+
+_LAGGED = object()
+
+
+class Subscription:
+    """One listener's buffered view of the bus; iterate it with ``async for``."""
+
+    def __init__(self, buffer: int) -> None:
+        self._queue: asyncio.Queue[object] = asyncio.Queue(maxsize=buffer + 1)
+        self._buffer = buffer
+        self.lagged = False
+
+    def _offer(self, event: Event) -> None:
+        if self.lagged:
+            return
+        if self._queue.qsize() >= self._buffer:
+            self.lagged = True
+            self._queue.put_nowait(_LAGGED)  # the one slot kept free for this marker
+            return
+        self._queue.put_nowait(event)
+
+    async def next(self) -> Event:
+        """Wait for the next event; raises `SubscriptionLagged` once the buffer overflowed."""
+        item = await self._queue.get()
+        if item is _LAGGED:
+            raise SubscriptionLagged()
+        assert isinstance(item, QueueChanged | MessageAdded | ConversationClaimed)
+        return item
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Event]:
+        while True:
+            yield await self.next()
+
+
+class EventBus:
+    """Fan-out of events to every current subscriber, in publish order, without waiting."""
+
+    def __init__(self, buffer: int = DEFAULT_BUFFER) -> None:
+        self._buffer = buffer
+        self._subscriptions: set[Subscription] = set()
+
+    @contextmanager
+    def subscribe(self) -> Iterator[Subscription]:
+        """Receive every event published while the ``with`` block is open."""
+        subscription = Subscription(self._buffer)
+        self._subscriptions.add(subscription)
+        try:
+            yield subscription
+        finally:
+            self._subscriptions.discard(subscription)
+
+    def publish(self, event: Event) -> None:
+        """Hand `event` to every subscriber; call it only after the change is committed."""
+        for subscription in list(self._subscriptions):
+            subscription._offer(event)
+            if subscription.lagged:
+                logger.warning("dropping a subscriber that fell %d events behind", self._buffer)
+                self._subscriptions.discard(subscription)
+
+    @property
+    def subscriber_count(self) -> int:
+        """How many listeners are connected (for tests and health reporting)."""
+        return len(self._subscriptions)
