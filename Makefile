@@ -19,7 +19,7 @@ help:
 	@echo "make test   set up, train if needed, run every test suite of both environments"
 	@echo "make train  train the Rasa model if its inputs changed"
 	@echo "make lint   ruff (everything) and mypy (app environment)"
-	@echo "make bench  NLU training time, parse latency and accuracy against stock Rasa"
+	@echo "make bench  NLU against stock Rasa; voice against plain Vosk / espeak-ng"
 
 # Engine environment: Python 3.10, Rasa 3.6 (pydantic 1, TensorFlow 2.12).
 $(ENGINE)/.installed: requirements/engine.lock
@@ -59,14 +59,18 @@ test-engine: setup
 
 test-app: setup
 	RASA_MODEL="$$($(APP_PY) -m scripts.model_cache --print-path)" $(APP_PY) -m pytest tests/app -q
+	$(APP_PY) -m pytest tests/voice -q
+	$(APP_PY) -m pytest tests/browser -q
 
 lint: setup
 	$(APP)/bin/ruff check .
 	$(APP)/bin/ruff format --check .
-	$(APP)/bin/mypy bot channels scripts tests/app
+	$(APP)/bin/mypy bot channels voice scripts tests/app tests/browser
 
 bench: setup train
 	$(ENGINE_PY) -m scripts.bench_nlu
+	$(APP_PY) -m scripts.bench_voice
+	$(APP_PY) -m scripts.bench_handoff
 
 clean:
 	rm -rf models var/test-results

@@ -242,7 +242,7 @@ def find_number_runs(text: str, min_digits: int = 4) -> list[NumberRun]:
             _drop_quantifier(current, token, text)
             close()
     close()
-    logger.debug("Found %d number run(s) in %r", len(runs), text)
+    logger.debug("found %d number run(s)", len(runs))  # never the text: it holds ID numbers
     return runs
 
 

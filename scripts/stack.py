@@ -107,6 +107,9 @@ class Stack:
             "ACTION_ENDPOINT_URL": f"{cfg.actions_url}/webhook",
             "GATEWAY_ACTION_SERVER_URL": cfg.actions_url,
             "RASA_TRACKER_DB": str(cfg.var_dir / "tracker.db"),
+            "DATABASE_URL": os.environ.get(
+                "DATABASE_URL", f"sqlite+aiosqlite:///{cfg.var_dir / 'gateway.db'}"
+            ),
             "VAR_DIR": str(cfg.var_dir),
             "RASA_TOKEN": token,
             "GATEWAY_RASA_URL": cfg.rasa_url,
