@@ -8,81 +8,21 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from scripts.model_cache import ROOT, model_path
-from scripts.stack import Stack, StackConfig, rasa_token
+from scripts.stack import Stack
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _model() -> Path:
-    configured = os.environ.get("RASA_MODEL")
-    path = Path(configured) if configured else model_path(ROOT / "config.yml")
-    if not path.exists():
-        if configured:
-            pytest.fail(f"RASA_MODEL={configured} does not exist")
-        pytest.skip("no trained model: run `make train` (make test does)")
-    return path
+from .real_stack import running_stack, say, texts, tracker
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    var_dir = tmp_path_factory.mktemp("var")
-    config = StackConfig(
-        model=_model(),
-        var_dir=var_dir,
-        rasa_port=_free_port(),
-        actions_port=_free_port(),
-        gateway_port=_free_port(),
-        log_dir=var_dir / "logs",
-    )
-    running = Stack(config)
-    try:
-        running.start()
-    except Exception:
-        for log in sorted((var_dir / "logs").glob("*.log")):
-            print(f"--- {log.name} ---\n{log.read_text(errors='replace')[-3000:]}")  # noqa: T201
-        raise
-    yield running
-    running.stop()
-
-
-def say(stack: Stack, sender: str, text: str) -> list[dict[str, Any]]:
-    response = httpx.post(
-        f"{stack.config.gateway_url}/webhooks/rest/webhook",
-        json={"sender": sender, "message": text},
-        timeout=60,
-    )
-    assert response.status_code == 200, response.text
-    replies: list[dict[str, Any]] = response.json()
-    return replies
-
-
-def texts(replies: list[dict[str, Any]]) -> list[str]:
-    return [r["text"] for r in replies if r.get("text")]
-
-
-def tracker(stack: Stack, sender: str) -> dict[str, Any]:
-    response = httpx.get(
-        f"{stack.config.rasa_url}/conversations/{sender}/tracker",
-        params={"token": rasa_token(stack.config.var_dir)},
-        timeout=30,
-    )
-    response.raise_for_status()
-    result: dict[str, Any] = response.json()
-    return result
+    with running_stack(tmp_path_factory.mktemp("var")) as running:
+        yield running
 
 
 def test_health_reports_every_part(stack: Stack) -> None:

@@ -8,88 +8,32 @@ The gateway's database is a SQLite file in the test's temporary var/ folder.
 
 from __future__ import annotations
 
-import os
-import socket
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from scripts.model_cache import ROOT, model_path
-from scripts.stack import Stack, StackConfig, rasa_token
+from scripts.stack import Stack
 
 from .handoff_kit import PASSWORD, add_agent, sqlite_url, wait_for
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _model() -> Path:
-    configured = os.environ.get("RASA_MODEL")
-    path = Path(configured) if configured else model_path(ROOT / "config.yml")
-    if not path.exists():
-        if configured:
-            pytest.fail(f"RASA_MODEL={configured} does not exist")
-        pytest.skip("no trained model: run `make train` (make test does)")
-    return path
+from .real_stack import running_stack, say, texts, tracker
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, str]]:
     var_dir = tmp_path_factory.mktemp("var")
-    database_url = sqlite_url(var_dir / "gateway.db")
-    config = StackConfig(
-        model=_model(),
-        var_dir=var_dir,
-        rasa_port=_free_port(),
-        actions_port=_free_port(),
-        gateway_port=_free_port(),
-        log_dir=var_dir / "logs",
-    )
-    running = Stack(config)
-    with pytest.MonkeyPatch.context() as env:
-        # The stack passes its environment on to the gateway it starts.
-        env.setenv("DATABASE_URL", database_url)
-        env.delenv("GATEWAY_DATABASE_URL", raising=False)
-        try:
-            running.start()
-        except Exception:
-            for log in sorted((var_dir / "logs").glob("*.log")):
-                print(f"--- {log.name} ---\n{log.read_text(errors='replace')[-3000:]}")  # noqa: T201
-            raise
-    yield running, database_url
-    running.stop()
+    with running_stack(var_dir) as running:
+        yield running, sqlite_url(var_dir / "gateway.db")
 
 
-def say(stack: Stack, sender: str, text: str) -> list[dict[str, Any]]:
-    response = httpx.post(
-        f"{stack.config.gateway_url}/webhooks/rest/webhook",
-        json={"sender": sender, "message": text},
-        timeout=60,
-    )
-    assert response.status_code == 200, response.text
-    replies: list[dict[str, Any]] = response.json()
-    return replies
-
-
-def texts(replies: list[dict[str, Any]]) -> str:
-    return "".join(r["text"] for r in replies if r.get("text"))
+def joined(replies: list[dict[str, Any]]) -> str:
+    return "".join(texts(replies))
 
 
 def slots(stack: Stack, sender: str) -> dict[str, Any]:
-    response = httpx.get(
-        f"{stack.config.rasa_url}/conversations/{sender}/tracker",
-        params={"token": rasa_token(stack.config.var_dir)},
-        timeout=30,
-    )
-    response.raise_for_status()
-    result: dict[str, Any] = response.json()["slots"]
+    result: dict[str, Any] = tracker(stack, sender)["slots"]
     return result
 
 
@@ -101,15 +45,15 @@ def test_agent_takes_over_and_hands_back_with_the_task_state_kept(
     sender = f"e2e-handoff-{uuid.uuid4().hex[:8]}"
     add_agent(database_url, "e2e-agent")
 
-    assert "姓名" in texts(say(running, sender, "我想办养老金认证"))
-    assert "身份证" in texts(say(running, sender, "我叫王桂兰"))
+    assert "姓名" in joined(say(running, sender, "我想办养老金认证"))
+    assert "身份证" in joined(say(running, sender, "我叫王桂兰"))
     assert slots(running, sender)["person_name"] == "王桂兰"
 
     handoff = say(running, sender, "转人工")
     assert [r["custom"]["handoff"] for r in handoff if r.get("custom")] == [
         {"reason": "user_request", "priority": "normal"}
     ]
-    assert "您排在第1位" in texts(handoff)
+    assert "您排在第1位" in joined(handoff)
 
     with httpx.Client(base_url=base, timeout=30) as http:
         login = http.post("/api/agent/login", json={"username": "e2e-agent", "password": PASSWORD})
@@ -138,7 +82,7 @@ def test_agent_takes_over_and_hands_back_with_the_task_state_kept(
         assert handed.status_code == 200, handed.text
 
     # Back with Rasa: the name slot survived the handoff, so it asks for the ID next.
-    resumed = texts(say(running, sender, "认证"))
+    resumed = joined(say(running, sender, "认证"))
     assert "身份证" in resumed, resumed
     assert "姓名" not in resumed, resumed
     assert slots(running, sender)["person_name"] == "王桂兰"

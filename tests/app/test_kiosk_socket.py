@@ -1,0 +1,121 @@
+"""``WS /ws/kiosk`` against the real gateway (fake Rasa over HTTP), real Vosk and espeak-ng."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketTestSession
+
+from tests.voice.voice_testkit import chunks, korean_model_path, korean_speech
+from voice import tts
+
+WS = "/ws/kiosk"
+
+
+def receive_until_bot(ws: WebSocketTestSession, limit: int = 50) -> list[dict[str, Any]]:
+    """Messages up to and including the first ``bot`` message."""
+    seen: list[dict[str, Any]] = []
+    for _ in range(limit):
+        message: dict[str, Any] = ws.receive_json()
+        seen.append(message)
+        if message["type"] == "bot":
+            return seen
+    raise AssertionError(f"no bot message in {seen}")
+
+
+def test_text_turn_gets_a_bot_reply(client: TestClient) -> None:
+    with client.websocket_connect(WS) as ws:
+        ws.send_json({"type": "text", "text": "你好"})
+        seen = receive_until_bot(ws)
+    bot = seen[-1]
+    assert "你好" in bot["text"]
+    if tts.availability()[0]:  # spoken too: a whole WAV file
+        assert base64.b64decode(bot["audio"])[:4] == b"RIFF"
+    else:
+        assert bot["audio"] is None
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b"\x01\x02\x03",  # odd byte count
+        "not json",
+        '{"type": "dance"}',
+        '{"type": "command", "name": "fly"}',
+        '{"type": "text", "text": 5}',
+        b"\0" * (64 * 1024 + 2),  # oversized
+    ],
+)
+def test_bad_frame_gets_an_error_and_the_session_goes_on(
+    client: TestClient, bad: bytes | str
+) -> None:
+    with client.websocket_connect(WS) as ws:
+        if isinstance(bad, bytes):
+            ws.send_bytes(bad)
+        else:
+            ws.send_text(bad)
+        error = ws.receive_json()
+        assert error["type"] == "error" and error["code"] and error["message"]
+        ws.send_json({"type": "text", "text": "你好"})
+        assert "你好" in receive_until_bot(ws)[-1]["text"]
+
+
+def test_command_repeat_reaches_the_hub_as_chinese(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.hub import ConversationHub
+
+    sent: list[tuple[str, str, dict[str, Any]]] = []
+    original = ConversationHub.handle
+
+    async def spy(self: ConversationHub, message: Any) -> Any:
+        sent.append((message.text, message.sender_id, dict(message.metadata)))
+        return await original(self, message)
+
+    monkeypatch.setattr(ConversationHub, "handle", spy)
+    with client.websocket_connect(WS) as ws:
+        ws.send_json({"type": "command", "name": "repeat"})
+        receive_until_bot(ws)
+    text, sender, metadata = sent[0]
+    assert text == "再说一遍"
+    assert sender.startswith("kiosk-")
+    assert metadata["kiosk"] is True
+
+
+def test_voice_unavailable_keeps_text_working(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("VOSK_MODEL_PATH", str(tmp_path / "no_model_here"))
+    with client.websocket_connect(WS) as ws:
+        ws.send_json({"type": "start"})
+        assert ws.receive_json()["code"] == "voice_unavailable"
+        ws.send_bytes(b"\0" * 3200)
+        ws.send_json({"type": "stop"})
+        ws.send_json({"type": "text", "text": "你好"})
+        assert receive_until_bot(ws)[-1]["type"] == "bot"
+
+
+def test_korean_speech_gives_partials_then_final_then_bot(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOSK_MODEL_PATH", str(korean_model_path()))
+    monkeypatch.setenv("VOICE_VOSK_DOWNLOAD", "false")
+    with client.websocket_connect(WS) as ws:
+        ws.send_json({"type": "start"})
+        for frame in chunks(korean_speech(), 0.15):
+            ws.send_bytes(frame)
+        ws.send_json({"type": "stop"})
+        seen = receive_until_bot(ws, limit=200)
+    types = [m["type"] for m in seen]
+    assert "error" not in types, seen
+    assert types.count("final") == 1, types
+    final_at = types.index("final")
+    assert final_at > 0 and set(types[:final_at]) == {"partial"}, types
+    assert types[final_at + 1 :] == ["bot"], types
+    final = seen[final_at]
+    assert final["text"] and isinstance(final["confidence"], float)
+    assert final["text"].replace(" ", "") in seen[-1]["text"].replace(" ", "")
