@@ -1,0 +1,359 @@
+"""The kiosk: ``GET /kiosk`` (the page), its files, and ``WS /ws/kiosk`` (voice and text turns).
+
+The WebSocket only adapts: turns go through `voice.pipeline.VoicePipeline` (ASR -> hub ->
+TTS) and its events are forwarded as JSON. Business rules stay in ``bot/`` and ``voice/``.
+
+Client -> server: binary frames of 16 kHz 16-bit mono PCM, and JSON control messages
+``{"type": "start"}``, ``{"type": "stop"}``, ``{"type": "text", "text": ...}``,
+``{"type": "command", "name": "repeat|slower|human|end"}``.
+
+Server -> client: ``{"type": "partial", "text"}``, ``{"type": "final", "text", "confidence"}``,
+``{"type": "bot", "text", "audio"}`` (audio: base64 WAV or null), ``{"type": "reset"}`` after
+``end``, and ``{"type": "error", "code", "message"}``. A bad frame gets an ``error`` and the
+session goes on. One recogniser per connection, created on the first audio; each connection
+is its own sender (``kiosk-<uuid>``), so ``end`` starts a new conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import base64
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse
+
+from bot.errors import GatewayError
+from bot.hub import ConversationHub
+from bot.messages import UserMessage
+from bot.settings import Settings
+from channels.console import CONTENT_SECURITY_POLICY
+from channels.deps import get_app_settings, get_hub
+from voice import asr
+from voice.asr import RecognizerSession
+from voice.audio import check_pcm_frame
+from voice.errors import DialogueError, VoiceError, VoiceErrorCode
+from voice.pipeline import (
+    AsrEnd,
+    DialogueReply,
+    ErrorEvent,
+    PipelineEvent,
+    TranscriptEvent,
+    VoicePipeline,
+)
+from voice.settings import get_voice_settings
+from voice.tts import Synthesizer
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static" / "kiosk"
+STATIC_PREFIX = "/static/kiosk"
+_FILES = {
+    "kiosk.js": "text/javascript; charset=utf-8",
+    "pcm-worklet.js": "text/javascript; charset=utf-8",
+    "kiosk.css": "text/css; charset=utf-8",
+}
+# The console's policy, plus blob:/data: media for the reply audio the page plays.
+_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY + "; media-src 'self' blob: data:",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+CHANNEL = "kiosk"
+MAX_FRAME_BYTES = 64 * 1024  # 2 s of audio; the page sends ~0.1 s frames
+MAX_CONTROL_BYTES = 16 * 1024
+# The words the bot understands for each big button (``end`` is handled here: new sender).
+COMMANDS = {"repeat": "再说一遍", "slower": "慢一点", "human": "转人工"}
+_ERRORS = {
+    "bad_frame": "收到的数据有问题，请再试一次。",
+    "frame_too_large": "收到的数据太大了，请再试一次。",
+    "bad_message": "收到的数据有问题，请再试一次。",
+    "empty_text": "请先输入要说的话。",
+    "text_too_long": "这段话太长了，请分几次说。",
+    "voice_unavailable": "语音识别暂时不能用，请用键盘打字，或者按“转人工”。",
+}
+
+router = APIRouter(tags=["kiosk"])
+
+
+@router.get("/kiosk", include_in_schema=False)
+async def kiosk_page() -> FileResponse:
+    return FileResponse(
+        STATIC_DIR / "index.html", media_type="text/html; charset=utf-8", headers=_HEADERS
+    )
+
+
+@router.get(STATIC_PREFIX + "/{name}", include_in_schema=False)
+async def kiosk_file(name: str) -> FileResponse:
+    media_type = _FILES.get(name)
+    if media_type is None:
+        raise HTTPException(status_code=404)
+    return FileResponse(STATIC_DIR / name, media_type=media_type, headers=_HEADERS)
+
+
+# ----------------------------------------------------------------------------- speech out
+
+_synthesizer: Synthesizer | None = None
+
+
+def _shared_synthesizer() -> Synthesizer | None:
+    """One TTS worker per process (as `voice.tts` advises), started on first use."""
+    global _synthesizer
+    if _synthesizer is None:
+        try:
+            _synthesizer = Synthesizer()
+        except Exception:  # no TTS on this machine: replies are text only
+            logger.exception("kiosk: speech synthesis unavailable")
+            return None
+        atexit.register(_synthesizer.shutdown)
+    return _synthesizer
+
+
+# ----------------------------------------------------------------------------- session
+
+
+class _Stop:
+    pass
+
+
+_STOP = _Stop()
+
+
+class KioskSession:
+    """One WebSocket connection: its sender id, recogniser, speech rate and current turn."""
+
+    def __init__(self, websocket: WebSocket, hub: ConversationHub, settings: Settings) -> None:
+        self.ws = websocket
+        self.hub = hub
+        self.settings = settings
+        self.voice_settings = get_voice_settings()
+        self.sender_id = f"kiosk-{uuid.uuid4().hex}"
+        self.speech_rate = 1.0
+        self.recognizer: RecognizerSession | None = None
+        self.audio_queue: asyncio.Queue[bytes | _Stop] | None = None
+        self.audio_task: asyncio.Task[None] | None = None
+        self.listening = False  # frames go to the current turn
+        self.drop_until_stop = False  # the utterance ended (endpoint) before the user let go
+        self._send_lock = asyncio.Lock()
+        self.pipeline = VoicePipeline(
+            dialogue=self._dialogue, on_event=self._on_event, synthesizer=_shared_synthesizer()
+        )
+
+    # -- output
+
+    async def send(self, message: Mapping[str, Any]) -> None:
+        async with self._send_lock:
+            await self.ws.send_json(dict(message))
+
+    async def error(self, code: str, message: str | None = None) -> None:
+        await self.send({"type": "error", "code": code, "message": message or _ERRORS[code]})
+
+    async def _on_event(self, event: PipelineEvent) -> None:
+        if isinstance(event, TranscriptEvent):
+            await self.send({"type": "partial", "text": event.transcript.display_text})
+        elif isinstance(event, AsrEnd):
+            final = event.transcript
+            await self.send(
+                {"type": "final", "text": final.display_text, "confidence": final.confidence}
+            )
+        elif isinstance(event, ErrorEvent):
+            if event.code is VoiceErrorCode.TTS_UNAVAILABLE:
+                return  # the replies still arrive as text; nothing for the resident to do
+            if event.code is VoiceErrorCode.ASR_UNAVAILABLE:
+                await self.error("voice_unavailable")
+            else:
+                await self.error(event.code.value, event.message)
+
+    async def _dialogue(self, text: str, metadata: Mapping[str, Any]) -> DialogueReply:
+        message = UserMessage(
+            sender_id=self.sender_id,
+            text=text,
+            channel=CHANNEL,
+            metadata={"kiosk": True, "asr_confidence": None, **metadata},
+        )
+        try:
+            replies = await self.hub.handle(message)
+        except GatewayError as err:
+            raise DialogueError(message=err.message, reason=f"gateway {err.code}") from err
+        rate = None
+        for reply in replies:
+            value = (reply.custom or {}).get("speech_rate")
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                rate = float(value)
+        if rate is not None:
+            self.speech_rate = rate
+        texts = tuple(r.text for r in replies if r.text and r.text.strip())
+        return DialogueReply(texts, rate)
+
+    async def _send_replies(self, texts: Sequence[str], wavs: Sequence[bytes | None]) -> None:
+        for text, wav in zip(texts, wavs, strict=True):
+            audio = base64.b64encode(wav).decode("ascii") if wav else None
+            await self.send({"type": "bot", "text": text, "audio": audio})
+
+    async def _deliver(self, result: Any) -> None:
+        reply: DialogueReply | None = result.reply
+        if reply is None or not reply.texts:
+            return
+        speech = result.speech if len(result.speech) == len(reply.texts) else ()
+        wavs = [s.wav for s in speech] or [None] * len(reply.texts)
+        await self._send_replies(reply.texts, wavs)
+
+    # -- turns
+
+    async def text_turn(self, text: str) -> None:
+        result = await self.pipeline.run_text(
+            text, metadata={"kiosk": True}, speech_rate=self.speech_rate
+        )
+        await self._deliver(result)
+
+    async def _frames(self, queue: asyncio.Queue[bytes | _Stop]) -> AsyncIterator[bytes]:
+        while True:
+            item = await queue.get()
+            if isinstance(item, _Stop):
+                return
+            yield item
+
+    async def _audio_turn(self, queue: asyncio.Queue[bytes | _Stop]) -> None:
+        assert self.recognizer is not None
+        try:
+            result = await self.pipeline.run_audio(
+                self._frames(queue),
+                self.recognizer,
+                metadata={"kiosk": True},
+                speech_rate=self.speech_rate,
+            )
+            await self._deliver(result)
+        finally:
+            if self.audio_queue is queue:
+                self.audio_queue = None
+                if self.listening:  # ended by an endpoint while the button is still held
+                    self.drop_until_stop = True
+                self.listening = False
+
+    def _voice_ok(self) -> bool:
+        ok, reason = asr.availability(self.voice_settings)
+        if not ok:
+            logger.info("kiosk: voice unavailable: %s", reason)
+        return ok
+
+    async def start_listening(self) -> None:
+        self.drop_until_stop = False
+        if self.audio_queue is not None:  # a turn is still running
+            return
+        if not self._voice_ok():
+            self.listening = False
+            self.drop_until_stop = True  # one error per press, not one per frame
+            await self.error("voice_unavailable")
+            return
+        if self.recognizer is None:
+            self.recognizer = RecognizerSession(self.voice_settings)
+        else:
+            await self.recognizer.reset()
+        queue: asyncio.Queue[bytes | _Stop] = asyncio.Queue()
+        self.audio_queue = queue
+        self.listening = True
+        self.audio_task = asyncio.create_task(self._audio_turn(queue))
+
+    async def audio(self, frame: bytes) -> None:
+        if len(frame) > MAX_FRAME_BYTES:
+            await self.error("frame_too_large")
+            return
+        try:
+            data = check_pcm_frame(frame)
+        except VoiceError:
+            await self.error("bad_frame")
+            return
+        if self.drop_until_stop:
+            return  # the utterance already ended: the rest until "stop" is dropped
+        if self.audio_queue is None:  # frames without "start": start implicitly
+            await self.start_listening()
+        if self.listening and self.audio_queue is not None:
+            self.audio_queue.put_nowait(data)
+
+    def stop_listening(self) -> None:
+        self.listening = False
+        self.drop_until_stop = False
+        if self.audio_queue is not None:
+            self.audio_queue.put_nowait(_STOP)
+
+    async def end(self) -> None:
+        """Forget this conversation: a new sender, normal speech rate, a fresh recogniser."""
+        self.stop_listening()
+        if self.audio_task is not None and not self.audio_task.done():
+            self.audio_task.cancel()
+        self.audio_queue = None
+        self.recognizer = None
+        self.sender_id = f"kiosk-{uuid.uuid4().hex}"
+        self.speech_rate = 1.0
+        await self.send({"type": "reset"})
+
+    async def control(self, raw: str) -> None:
+        if len(raw.encode("utf-8")) > MAX_CONTROL_BYTES:
+            await self.error("bad_message")
+            return
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            await self.error("bad_message")
+            return
+        if not isinstance(message, dict):
+            await self.error("bad_message")
+            return
+        kind = message.get("type")
+        if kind == "start":
+            await self.start_listening()
+        elif kind == "stop":
+            self.stop_listening()
+        elif kind == "text":
+            text = message.get("text")
+            if not isinstance(text, str):
+                await self.error("bad_message")
+            elif not text.strip():
+                await self.error("empty_text")
+            elif len(text) > self.settings.max_message_chars:
+                await self.error("text_too_long")
+            else:
+                await self.text_turn(text.strip())
+        elif kind == "command":
+            name = message.get("name")
+            if name == "end":
+                await self.end()
+            elif isinstance(name, str) and name in COMMANDS:
+                await self.text_turn(COMMANDS[name])
+            else:
+                await self.error("bad_message")
+        else:
+            await self.error("bad_message")
+
+    async def close(self) -> None:
+        self.stop_listening()
+        if self.audio_task is not None and not self.audio_task.done():
+            self.audio_task.cancel()
+            await asyncio.wait([self.audio_task])  # never raises the task's outcome
+
+
+@router.websocket("/ws/kiosk")
+async def kiosk_socket(websocket: WebSocket) -> None:
+    await websocket.accept()
+    session = KioskSession(websocket, get_hub(websocket), get_app_settings(websocket))
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            if message.get("bytes") is not None:
+                await session.audio(message["bytes"])
+            elif message.get("text") is not None:
+                await session.control(message["text"])
+    except WebSocketDisconnect:
+        pass
+    finally:
+        await session.close()
