@@ -73,6 +73,8 @@ class ActionSpeakSlower(Action):
         dispatcher.utter_message(response="utter_slower")
         again = [m for m in turn_to_repeat(tracker) if m.utter_action != "utter_slower"]
         _say_again(dispatcher, again)
+        # Voice channels read the new rate from the reply (the slot stays inside Rasa).
+        dispatcher.utter_message(json_message={"speech_rate": rate})
         return [SlotSet("speech_rate", rate)]
 
 

@@ -72,6 +72,7 @@ async def test_speak_slower_sets_the_rate_confirms_and_repeats(domain):
     assert result == [SlotSet("speech_rate", 0.8)]
     assert dispatcher.messages[0]["response"] == "utter_slower"
     assert dispatcher.messages[1]["text"] == "您好！"
+    assert dispatcher.messages[2]["custom"] == {"speech_rate": 0.8}
 
 
 async def test_speak_slower_twice_does_not_repeat_its_own_confirmation(domain):
@@ -90,7 +91,9 @@ async def test_speak_slower_twice_does_not_repeat_its_own_confirmation(domain):
     assert [m.get("response") or m.get("text") for m in dispatcher.messages] == [
         "utter_slower",
         "您好！",
+        None,  # the {"speech_rate": 0.65} payload for voice channels
     ]
+    assert dispatcher.messages[-1]["custom"] == {"speech_rate": 0.65}
 
 
 async def test_cancel_inside_a_form_ends_it_and_forgets_its_answers(domain):
