@@ -6,6 +6,7 @@ Needs the trained model: `make test` trains it and passes its path in RASA_MODEL
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import uuid
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from websockets.sync.client import ClientConnection, connect
 
 from scripts.stack import Stack
 
@@ -76,6 +78,27 @@ def test_service_lookup_with_a_colloquial_name_and_a_follow_up(stack: Stack) -> 
     assert steps and steps != first, steps
     materials = "".join(texts(say(stack, sender, "那要带什么材料")))
     assert "身份证" in materials, materials
+
+
+def test_chinese_dialogue_over_the_kiosk_socket(stack: Stack) -> None:
+    url = stack.config.gateway_url.replace("http://", "ws://") + "/ws/kiosk"
+
+    def turn(socket: ClientConnection, text: str) -> list[str]:
+        socket.send(json.dumps({"type": "text", "text": text}))
+        said: list[str] = []
+        while True:  # replies end when the socket goes quiet for a moment
+            try:
+                event = json.loads(socket.recv(timeout=15 if not said else 3))
+            except TimeoutError:
+                return said
+            assert event["type"] != "error", event
+            if event["type"] == "bot":
+                said.append(event["text"])
+
+    with connect(url) as socket:
+        assert "姓名" in "".join(turn(socket, "我要办养老金认证"))
+        assert "身份证" in "".join(turn(socket, "我叫王桂兰"))
+        assert "好的，我说慢一点。" in turn(socket, "慢一点")
 
 
 def test_dead_rasa_gives_a_readable_503_and_the_gateway_lives_on(stack: Stack) -> None:
