@@ -23,18 +23,16 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from bot.errors import GatewayError
 from bot.hub import ConversationHub
 from bot.messages import UserMessage
 from bot.settings import Settings
-from channels.console import CONTENT_SECURITY_POLICY
 from channels.deps import get_app_settings, get_hub
+from channels.pages import add_page
 from voice import asr
 from voice.asr import RecognizerSession
 from voice.audio import check_pcm_frame
@@ -52,21 +50,6 @@ from voice.tts import Synthesizer
 
 logger = logging.getLogger(__name__)
 
-STATIC_DIR = Path(__file__).parent / "static" / "kiosk"
-STATIC_PREFIX = "/static/kiosk"
-_FILES = {
-    "kiosk.js": "text/javascript; charset=utf-8",
-    "pcm-worklet.js": "text/javascript; charset=utf-8",
-    "kiosk.css": "text/css; charset=utf-8",
-}
-# The console's policy, plus blob:/data: media for the reply audio the page plays.
-_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY + "; media-src 'self' blob: data:",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-cache",
-}
-
 CHANNEL = "kiosk"
 MAX_FRAME_BYTES = 64 * 1024  # 2 s of audio; the page sends ~0.1 s frames
 MAX_CONTROL_BYTES = 16 * 1024
@@ -82,21 +65,18 @@ _ERRORS = {
 }
 
 router = APIRouter(tags=["kiosk"])
-
-
-@router.get("/kiosk", include_in_schema=False)
-async def kiosk_page() -> FileResponse:
-    return FileResponse(
-        STATIC_DIR / "index.html", media_type="text/html; charset=utf-8", headers=_HEADERS
-    )
-
-
-@router.get(STATIC_PREFIX + "/{name}", include_in_schema=False)
-async def kiosk_file(name: str) -> FileResponse:
-    media_type = _FILES.get(name)
-    if media_type is None:
-        raise HTTPException(status_code=404)
-    return FileResponse(STATIC_DIR / name, media_type=media_type, headers=_HEADERS)
+# The page plays the reply audio from blob:/data: URLs.
+add_page(
+    router,
+    path="/kiosk",
+    folder="kiosk",
+    files={
+        "kiosk.js": "text/javascript; charset=utf-8",
+        "pcm-worklet.js": "text/javascript; charset=utf-8",
+        "kiosk.css": "text/css; charset=utf-8",
+    },
+    extra_csp="; media-src 'self' blob: data:",
+)
 
 
 # ----------------------------------------------------------------------------- speech out
