@@ -4,12 +4,21 @@ The WebSocket only adapts: turns go through `voice.pipeline.VoicePipeline` (ASR 
 TTS) and its events are forwarded as JSON. Business rules stay in ``bot/`` and ``voice/``.
 
 Client -> server: binary frames of 16 kHz 16-bit mono PCM, and JSON control messages
-``{"type": "start"}``, ``{"type": "stop"}``, ``{"type": "text", "text": ...}``,
+``{"type": "start"}`` (``"mode": "hands_free"`` keeps listening: after Vosk's endpoint ends
+one utterance the next starts by itself, until ``stop``), ``{"type": "stop"}``,
+``{"type": "text", "text": ...}``,
 ``{"type": "command", "name": "repeat|slower|human|end"}``.
 
 Server -> client: ``{"type": "partial", "text"}``, ``{"type": "final", "text", "confidence"}``,
 ``{"type": "bot", "text", "audio"}`` (audio: base64 WAV or null), ``{"type": "reset"}`` after
-``end``, and ``{"type": "error", "code", "message"}``. A bad frame gets an ``error`` and the
+``end``, and ``{"type": "error", "code", "message"}``.
+
+While the conversation waits for or talks with a person, what arrives outside a turn is
+pushed from the in-process event bus (`bot.events`): an agent's message as ``{"type": "bot",
+"text", "audio", "from": "agent"}``, system news (queue position, "an agent joined") as
+``{"type": "bot", ...}``, and each change of place as ``{"type": "queue", "position",
+"eta_s"}`` (a rough estimate from the default handling time; the spoken notice has the
+precise one). A bad frame gets an ``error`` and the
 session goes on. One recogniser per connection, created on the first audio; each connection
 is its own sender (``kiosk-<uuid>``), so ``end`` starts a new conversation.
 """
@@ -28,10 +37,12 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from bot.errors import GatewayError
+from bot.events import EventBus, MessageAdded, QueueChanged, SubscriptionLagged
 from bot.hub import ConversationHub
 from bot.messages import UserMessage
 from bot.settings import Settings
-from channels.deps import get_app_settings, get_hub
+from bot.wait_time import HandlingStats, estimate_wait_s
+from channels.deps import get_app_settings, get_bus, get_hub
 from channels.pages import add_page
 from voice import asr
 from voice.asr import RecognizerSession
@@ -122,6 +133,14 @@ class KioskSession:
         self.audio_task: asyncio.Task[None] | None = None
         self.listening = False  # frames go to the current turn
         self.drop_until_stop = False  # the utterance ended (endpoint) before the user let go
+        self.hands_free = False  # after an endpoint the next utterance starts by itself
+        # Pushes from the bus: our conversation, the texts our own turns already returned
+        # (so they are not sent twice), and whether a turn is running right now.
+        self.conversation_id: int | None = None
+        self.queue_position: int | None = None
+        self._turn_texts: list[str] = []
+        self._turn_idle = asyncio.Event()
+        self._turn_idle.set()
         self._send_lock = asyncio.Lock()
         self.pipeline = VoicePipeline(
             dialogue=self._dialogue, on_event=self._on_event, synthesizer=_shared_synthesizer()
@@ -159,10 +178,14 @@ class KioskSession:
             channel=CHANNEL,
             metadata={"kiosk": True, "asr_confidence": None, **metadata},
         )
+        self._turn_idle.clear()
         try:
             replies = await self.hub.handle(message)
         except GatewayError as err:
             raise DialogueError(message=err.message, reason=f"gateway {err.code}") from err
+        finally:
+            self._turn_idle.set()
+        self._turn_texts = [*self._turn_texts, *(r.text for r in replies if r.text)][-50:]
         rate = None
         for reply in replies:
             value = (reply.custom or {}).get("speech_rate")
@@ -177,6 +200,71 @@ class KioskSession:
         for text, wav in zip(texts, wavs, strict=True):
             audio = base64.b64encode(wav).decode("ascii") if wav else None
             await self.send({"type": "bot", "text": text, "audio": audio})
+
+    # -- pushes from the event bus (agent replies, queue news)
+
+    async def follow(self, bus: EventBus) -> None:
+        """Forward this sender's out-of-turn messages and queue places until cancelled."""
+        while True:
+            with bus.subscribe() as subscription:
+                try:
+                    while True:
+                        event = await subscription.next()
+                        if isinstance(event, MessageAdded):
+                            await self._message_added(event)
+                        elif isinstance(event, QueueChanged):
+                            await self._queue_changed(event)
+                except SubscriptionLagged:
+                    logger.warning("kiosk: fell behind the event bus; resubscribing")
+                except WebSocketDisconnect:
+                    return
+                except Exception:  # a push failed; keep listening (the API has the state)
+                    logger.exception("kiosk: a push failed")
+
+    async def _message_added(self, event: MessageAdded) -> None:
+        if event.sender_id != self.sender_id:
+            return
+        self.conversation_id = event.conversation_id
+        role, text = event.message.role, event.message.text
+        if role == "user" or not text or not text.strip():
+            return
+        sender = self.sender_id
+        await self._turn_idle.wait()  # the turn's own replies are known once it returns
+        if sender != self.sender_id:
+            return  # "end" in between: an old conversation
+        if role == "bot" and text in self._turn_texts:
+            self._turn_texts.remove(text)  # already sent as this turn's reply
+            return
+        wav = await self._speak(text)
+        push: dict[str, Any] = {"type": "bot", "text": text, "audio": wav}
+        if role == "agent":
+            push["from"] = "agent"
+        await self.send(push)
+
+    async def _speak(self, text: str) -> str | None:
+        synthesizer = _shared_synthesizer()
+        if synthesizer is None:
+            return None
+        try:
+            speech = await synthesizer.synthesize(text, self.speech_rate)
+        except Exception as err:  # the text still arrives
+            logger.info("kiosk: no speech for a pushed message: %s", type(err).__name__)
+            return None
+        return base64.b64encode(speech.wav).decode("ascii")
+
+    async def _queue_changed(self, event: QueueChanged) -> None:
+        if self.conversation_id is None:
+            return
+        for item in event.items:
+            if item.conversation_id == self.conversation_id:
+                if item.position != self.queue_position:
+                    self.queue_position = item.position
+                    eta = estimate_wait_s(
+                        item.position, HandlingStats(None, 1), self.settings.default_handling_s
+                    )
+                    await self.send({"type": "queue", "position": item.position, "eta_s": eta})
+                return
+        self.queue_position = None  # claimed, cancelled or finished
 
     async def _deliver(self, result: Any) -> None:
         reply: DialogueReply | None = result.reply
@@ -214,9 +302,12 @@ class KioskSession:
         finally:
             if self.audio_queue is queue:
                 self.audio_queue = None
-                if self.listening:  # ended by an endpoint while the button is still held
-                    self.drop_until_stop = True
+                was_listening = self.listening
                 self.listening = False
+                if was_listening and self.hands_free:  # hands-free: listen for the next one
+                    await self.start_listening(hands_free=True)
+                elif was_listening:  # ended by an endpoint while the button is still held
+                    self.drop_until_stop = True
 
     def _voice_ok(self) -> bool:
         ok, reason = asr.availability(self.voice_settings)
@@ -224,7 +315,8 @@ class KioskSession:
             logger.info("kiosk: voice unavailable: %s", reason)
         return ok
 
-    async def start_listening(self) -> None:
+    async def start_listening(self, *, hands_free: bool = False) -> None:
+        self.hands_free = hands_free
         self.drop_until_stop = False
         if self.audio_queue is not None:  # a turn is still running
             return
@@ -259,6 +351,7 @@ class KioskSession:
             self.audio_queue.put_nowait(data)
 
     def stop_listening(self) -> None:
+        self.hands_free = False
         self.listening = False
         self.drop_until_stop = False
         if self.audio_queue is not None:
@@ -273,6 +366,9 @@ class KioskSession:
         self.recognizer = None
         self.sender_id = f"kiosk-{uuid.uuid4().hex}"
         self.speech_rate = 1.0
+        self.conversation_id = None
+        self.queue_position = None
+        self._turn_texts.clear()
         await self.send({"type": "reset"})
 
     async def control(self, raw: str) -> None:
@@ -289,7 +385,7 @@ class KioskSession:
             return
         kind = message.get("type")
         if kind == "start":
-            await self.start_listening()
+            await self.start_listening(hands_free=message.get("mode") == "hands_free")
         elif kind == "stop":
             self.stop_listening()
         elif kind == "text":
@@ -324,6 +420,7 @@ class KioskSession:
 async def kiosk_socket(websocket: WebSocket) -> None:
     await websocket.accept()
     session = KioskSession(websocket, get_hub(websocket), get_app_settings(websocket))
+    follower = asyncio.create_task(session.follow(get_bus(websocket)))
     try:
         while True:
             message = await websocket.receive()
@@ -336,4 +433,6 @@ async def kiosk_socket(websocket: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     finally:
+        follower.cancel()  # unsubscribes from the bus
+        await asyncio.wait([follower])
         await session.close()

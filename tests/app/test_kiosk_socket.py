@@ -10,8 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
+from bot import handoff_texts
 from tests.voice.voice_testkit import chunks, korean_model_path, korean_speech
 from voice import tts
+
+from .conftest import Gateways
+from .fake_rasa import FakeRasaState
+from .handoff_kit import AgentApi, add_agent
 
 WS = "/ws/kiosk"
 
@@ -119,3 +124,34 @@ def test_korean_speech_gives_partials_then_final_then_bot(
     final = seen[final_at]
     assert final["text"] and isinstance(final["confidence"], float)
     assert final["text"].replace(" ", "") in seen[-1]["text"].replace(" ", "")
+
+
+def test_queue_news_and_agent_replies_are_pushed(
+    gateways: Gateways, fake_rasa: FakeRasaState
+) -> None:
+    client = gateways.start()
+    add_agent(gateways.database_url, "wangfang")
+    with client.websocket_connect(WS) as ws:
+        ws.send_json({"type": "text", "text": "转人工"})
+        seen = receive_until_bot(ws)
+        while not any("排在第1位" in (m.get("text") or "") for m in seen):
+            seen.append(ws.receive_json())
+        agent = AgentApi(client, "wangfang")
+        conversation_id = agent.waiting_ids()[0]
+        if not any(m["type"] == "queue" for m in seen):  # the queue push may come a bit later
+            seen.append(ws.receive_json())
+        queue = next(m for m in seen if m["type"] == "queue")
+        assert queue["position"] == 1 and queue["eta_s"] > 0
+        agent.ok("post", f"/conversations/{conversation_id}/claim")
+        agent.ok("post", f"/conversations/{conversation_id}/messages", {"text": "在的，我帮您查。"})
+        pushed: list[dict[str, Any]] = []
+        while not pushed or pushed[-1].get("from") != "agent":
+            pushed.append(ws.receive_json())
+    assert pushed[-1]["type"] == "bot" and pushed[-1]["text"] == "在的，我帮您查。"
+    assert [m["text"] for m in pushed[:-1] if m["type"] == "bot"] == [handoff_texts.AGENT_JOINED], (
+        pushed
+    )
+    if tts.availability()[0]:
+        assert base64.b64decode(pushed[-1]["audio"])[:4] == b"RIFF"
+    texts = [m.get("text") for m in seen + pushed if m["type"] == "bot"]
+    assert len(texts) == len(set(texts)), "no reply is sent twice"

@@ -137,3 +137,98 @@ def test_fake_microphone_shows_captions(
         context.close()
     finally:
         browser.close()
+
+
+# Replies are "played" by a stub that never ends, so a test can see them being cut off.
+_SILENT_PLAYER = """
+  window.__players = [];
+  HTMLMediaElement.prototype.play = function () {
+    window.__players.push(this);
+    this.__stopped = false;
+    return Promise.resolve();
+  };
+  HTMLMediaElement.prototype.pause = function () { this.__stopped = true; };
+"""
+
+
+def test_pressing_talk_stops_the_reply_at_once(
+    gateway: LiveServer, page: Page, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voice import tts
+
+    monkeypatch.setenv("VOSK_MODEL_PATH", str(korean_model_path()))  # the button is enabled
+    if not tts.availability()[0]:
+        pytest.skip("no speech synthesis: replies have no audio")
+    page.add_init_script(_SILENT_PLAYER)
+    page.goto(f"{gateway.url}/kiosk")
+    expect(page.locator("#connection-status")).to_have_text("已连接")
+    page.get_by_label("打字提问").fill("你好")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => window.__players.length > 0", timeout=15_000)
+    assert page.evaluate("window.__players[0].__stopped") is False
+    page.get_by_role("button", name="开始说话").click()
+    assert page.evaluate("window.__players[0].__stopped") is True
+
+
+def test_hands_free_toggle_streams_in_hands_free_mode(
+    gateway: LiveServer, playwright: Playwright, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOSK_MODEL_PATH", str(korean_model_path()))
+    browser = playwright.chromium.launch(
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=[
+            *CHROMIUM_ARGS,
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+        ],
+    )
+    try:
+        context = browser.new_context(locale="zh-CN", permissions=["microphone"])
+        page = context.new_page()
+        sent: list[str] = []
+        page.on("websocket", lambda ws: ws.on("framesent", lambda f: sent.append(str(f))))
+        page.goto(f"{gateway.url}/kiosk")
+        expect(page.locator("#connection-status")).to_have_text("已连接")
+        toggle = page.get_by_role("button", name="免提模式")
+        expect(toggle).to_have_attribute("aria-pressed", "false")
+        toggle.click()
+        expect(toggle).to_have_attribute("aria-pressed", "true")
+        for _ in range(50):  # the frame event may trail the click a little
+            if any('"mode":"hands_free"' in frame for frame in sent):
+                break
+            page.wait_for_timeout(100)
+        assert any('"mode":"hands_free"' in frame for frame in sent), sent
+        toggle.click()
+        expect(toggle).to_have_attribute("aria-pressed", "false")
+        context.close()
+    finally:
+        browser.close()
+
+
+def _idle_page(gateway: LiveServer, page: Page) -> None:
+    page.goto(f"{gateway.url}/kiosk")
+    page.evaluate("document.body.dataset.idleSeconds = '1'")
+    expect(page.locator("#connection-status")).to_have_text("已连接")
+
+
+def test_inactivity_returns_to_the_welcome_screen(gateway: LiveServer, page: Page) -> None:
+    _idle_page(gateway, page)
+    page.get_by_label("打字提问").fill("你好")
+    page.keyboard.press("Enter")
+    expect(page.locator("#log li.bot").first).to_be_visible()
+    expect(page.locator("#welcome")).to_be_visible(timeout=10_000)
+    expect(page.locator("#log li")).to_have_count(0)
+
+
+def test_inactivity_during_a_handoff_keeps_the_conversation(
+    gateway: LiveServer, page: Page
+) -> None:
+    sent: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda f: sent.append(str(f))))
+    _idle_page(gateway, page)
+    page.get_by_role("button", name="转人工").click()
+    expect(page.locator("#log li.bot").first).to_be_visible()
+    expect(page.locator("#welcome")).to_be_visible(timeout=10_000)
+    expect(page.locator("#log li")).to_have_count(0)
+    assert not any('"end"' in frame for frame in sent), sent

@@ -11,6 +11,9 @@ const state = {
   voiceOk: true,
   playing: null,
   audioQueue: [],
+  handsFree: false, // the microphone keeps streaming; the server splits the utterances
+  handoff: false, // waiting for or talking with a person: never "end" this conversation
+  idleTimer: null,
 };
 
 // ---------------------------------------------------------------- connection
@@ -48,6 +51,7 @@ function connect() {
     } catch {
       return;
     }
+    activity();
     handle(message);
   });
 }
@@ -67,15 +71,21 @@ function handle(message) {
   switch (message.type) {
     case "partial":
       $("caption").textContent = message.text || "";
+      if (message.text && message.text.trim()) stopAudio(); // barge-in: the user speaks
       break;
     case "final":
       $("caption").textContent = message.text || "";
       if (message.text) addToLog("user", message.text);
       break;
     case "bot":
-      showReply(message.text, message.audio);
+      if (message.from === "agent") state.handoff = true;
+      showReply(message.text, message.audio, message.from === "agent" ? "agent" : "bot");
+      break;
+    case "queue":
+      state.handoff = true;
       break;
     case "reset":
+      state.handoff = false;
       resetScreen();
       break;
     case "error":
@@ -92,17 +102,17 @@ function addToLog(who, text) {
   item.className = who;
   const label = document.createElement("span");
   label.className = "who";
-  label.textContent = who === "user" ? "您说：" : "助手：";
+  label.textContent = { user: "您说：", agent: "工作人员：" }[who] || "助手：";
   item.append(label, document.createTextNode(text));
   $("log").append(item);
   item.scrollIntoView({ block: "nearest" });
   $("welcome").hidden = true;
 }
 
-function showReply(text, audio) {
+function showReply(text, audio, who = "bot") {
   if (!text) return;
   $("reply").textContent = text;
-  addToLog("bot", text);
+  addToLog(who, text);
   if (audio) {
     state.audioQueue.push({ text, audio });
     if (!state.playing) playNext();
@@ -175,9 +185,9 @@ async function checkHealth() {
   }
 }
 
-async function startTalking() {
+async function startTalking(handsFree = false) {
   clearError();
-  stopAudio();
+  stopAudio(); // barge-in: pressing the button silences the reply at once
   if (!navigator.mediaDevices || !window.AudioWorkletNode) {
     showError("这台机器不能录音，请用键盘打字。");
     return;
@@ -199,11 +209,14 @@ async function startTalking() {
     };
     source.connect(node);
     state.mic = { stream, context, node, source };
-    if (!sendJson({ type: "start" })) {
+    const start = handsFree ? { type: "start", mode: "hands_free" } : { type: "start" };
+    if (!sendJson(start)) {
       releaseMic();
       return;
     }
     state.talking = true;
+    state.handsFree = handsFree;
+    setHandsFreeButton();
     $("caption").textContent = "请说话……";
     talk.textContent = "停止说话";
     talk.setAttribute("aria-pressed", "true");
@@ -226,7 +239,14 @@ function releaseMic() {
   mic.context.close();
 }
 
+function setHandsFreeButton() {
+  const button = $("hands-free-button");
+  button.setAttribute("aria-pressed", String(state.handsFree)); // the name stays 免提模式
+}
+
 function stopTalking(notify = true) {
+  state.handsFree = false;
+  setHandsFreeButton();
   const talk = $("talk-button");
   talk.textContent = "开始说话";
   talk.setAttribute("aria-pressed", "false");
@@ -267,15 +287,49 @@ function command(event) {
   sendJson({ type: "command", name });
 }
 
+// ---------------------------------------------------------------- inactivity
+
+function idleSeconds() {
+  const value = Number(document.body.dataset.idleSeconds);
+  return Number.isFinite(value) && value > 0 ? value : 120;
+}
+
+function activity() {
+  clearTimeout(state.idleTimer);
+  state.idleTimer = setTimeout(goIdle, idleSeconds() * 1000);
+}
+
+function goIdle() {
+  if (state.handsFree) stopTalking();
+  if (state.handoff) {
+    // A person is (or will be) answering: keep this conversation, only tidy the screen.
+    resetScreen();
+  } else if ($("log").children.length) {
+    stopTalking();
+    if (!sendJson({ type: "command", name: "end" })) resetScreen();
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   $("talk-button").addEventListener("click", () => {
     if (state.talking) stopTalking();
     else startTalking();
   });
+  $("hands-free-button").addEventListener("click", () => {
+    if (state.handsFree) stopTalking();
+    else {
+      if (state.talking) stopTalking();
+      startTalking(true);
+    }
+  });
+  for (const kind of ["pointerdown", "keydown", "input"]) {
+    document.addEventListener(kind, activity, true);
+  }
   $("text-form").addEventListener("submit", sendText);
   for (const button of document.querySelectorAll("[data-command]")) {
     button.addEventListener("click", command);
   }
   connect();
   checkHealth();
+  activity();
 });
