@@ -126,6 +126,27 @@ def test_korean_speech_gives_partials_then_final_then_bot(
     assert final["text"].replace(" ", "") in seen[-1]["text"].replace(" ", "")
 
 
+def test_a_malformed_frame_mid_speech_is_reported_and_the_rest_still_decodes(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOSK_MODEL_PATH", str(korean_model_path()))
+    monkeypatch.setenv("VOICE_VOSK_DOWNLOAD", "false")
+    frames = chunks(korean_speech(), 0.15)
+    with client.websocket_connect(WS) as ws:
+        ws.send_json({"type": "start"})
+        for i, frame in enumerate(frames):
+            if i == 2:
+                ws.send_bytes(b"\x01\x02\x03")  # odd byte count: not 16-bit PCM
+            ws.send_bytes(frame)
+        ws.send_json({"type": "stop"})
+        seen = receive_until_bot(ws, limit=200)
+    types = [m["type"] for m in seen]
+    assert types.count("error") == 1, types
+    assert seen[types.index("error")]["code"] == "bad_frame"
+    assert types.count("final") == 1 and types[-1] == "bot", types
+    assert seen[types.index("final")]["text"], seen
+
+
 def test_queue_news_and_agent_replies_are_pushed(
     gateways: Gateways, fake_rasa: FakeRasaState
 ) -> None:
