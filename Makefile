@@ -65,7 +65,7 @@ test-app: setup
 lint: setup
 	$(APP)/bin/ruff check .
 	$(APP)/bin/ruff format --check .
-	$(APP)/bin/mypy bot channels voice scripts tests/app tests/browser
+	$(APP)/bin/mypy bot channels voice scripts tests/live_server.py tests/app tests/browser
 
 bench: setup train
 	$(ENGINE_PY) -m scripts.bench_nlu

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from tests.live_server import LiveServer
 
 RASA_VERSION_TEXT = "Hello from Rasa: 3.6.21"
 MODEL_FILE = "models/20240101-120000-test.tar.gz"
@@ -123,35 +124,12 @@ def build_fake_app(state: FakeRasaState) -> FastAPI:
     return app
 
 
-class FakeRasaServer:
-    """Runs the fake app with uvicorn in a background thread on a pre-bound socket."""
+class FakeRasaServer(LiveServer):
+    """The fake app on a live loopback port, with its state at hand for the tests."""
 
     def __init__(self) -> None:
         self.state = FakeRasaState()
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.bind(("127.0.0.1", 0))
-        self.port: int = self._socket.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            build_fake_app(self.state), log_level="warning", lifespan="off", access_log=False
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
-        )
-
-    def start(self) -> None:
-        self._thread.start()
-        for _ in range(500):
-            if self._server.started:
-                return
-            threading.Event().wait(0.01)
-        raise RuntimeError("fake Rasa server did not start")
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
-        self._socket.close()
+        super().__init__(build_fake_app(self.state), lifespan="off")
 
 
 def closed_port() -> int:

@@ -9,16 +9,15 @@ only when ``/usr/bin/chromium`` is missing; Playwright never downloads a browser
 from __future__ import annotations
 
 import os
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
 from starlette.types import ASGIApp
+
+from tests.live_server import LiveServer
 
 from .fake_api import FakeBackend, create_fake_app
 
@@ -51,35 +50,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "page" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
-
-
-class LiveServer:
-    """Uvicorn serving `app` from a background thread on a free 127.0.0.1 port."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
-        # "auto": the real gateway builds its hub in its lifespan; the fake has none.
-        config = uvicorn.Config(app, log_level="warning", lifespan="auto", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
-        )
-
-    def start(self) -> None:
-        self._thread.start()
-        for _ in range(1000):
-            if self._server.started:
-                return
-            threading.Event().wait(0.01)
-        raise RuntimeError("console test server did not start")
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
-        self._socket.close()
 
 
 @pytest.fixture(scope="session")
