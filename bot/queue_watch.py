@@ -159,8 +159,11 @@ class QueueWatcher:
         while True:
             try:
                 timeout = max(0.0, self._tick_s - (time.monotonic() - last_tick))
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                # cancel that races with the event, and stop() would then wait forever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._notices_due.wait(), timeout=timeout)
+                    async with asyncio.timeout(timeout):
+                        await self._notices_due.wait()
                 if time.monotonic() - last_tick >= self._tick_s:
                     last_tick = time.monotonic()
                     if await self.offer_due_callbacks():

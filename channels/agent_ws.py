@@ -70,7 +70,9 @@ async def _forward(websocket: WebSocket, subscription: Subscription, session: Ag
     while True:
         remaining = (session.expires_at - utcnow()).total_seconds()
         try:
-            event = await asyncio.wait_for(subscription.next(), timeout=max(0.0, remaining))
+            # asyncio.timeout, not wait_for: wait_for can swallow a racing cancel (3.11).
+            async with asyncio.timeout(max(0.0, remaining)):
+                event = await subscription.next()
         except TimeoutError:
             await websocket.close(code=CLOSE_UNAUTHORIZED)
             return
