@@ -40,6 +40,9 @@ class MessageAdded:
 
     ``claimed_by`` is the id of the agent handling the conversation at that moment, so a
     console can tell whether the turn belongs to it without a database round trip.
+    ``in_turn`` is true for the user's own turn and the replies the hub returned to it: the
+    user's channel already has those, so only turns with ``in_turn`` false (an agent's
+    message, queue news, a hand-back) need pushing to the user (see `bot.user_feed`).
     """
 
     conversation_id: int
@@ -47,6 +50,7 @@ class MessageAdded:
     channel: str
     message: TranscriptMessage
     claimed_by: int | None
+    in_turn: bool = False
 
 
 @dataclass(frozen=True)

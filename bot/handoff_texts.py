@@ -8,6 +8,7 @@ reader and the kiosk voice read them the same way; no jargon ("队列", "坐席"
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from bot.messages import Button
 
@@ -50,6 +51,12 @@ def queue_position(position: int, wait_s: float, *, first_notice: bool) -> str:
         return NEXT_IN_LINE
     template = QUEUED if first_notice else POSITION_CHANGED
     return template.format(position=position, wait=wait_phrase(wait_s)) + CANCEL_HINT
+
+
+def queue_custom(position: int, wait_s: float) -> dict[str, Any]:
+    """The place in machine form, next to the sentence: channels show it (the kiosk's
+    ``queue`` message, the web chat's status line) without parsing Chinese."""
+    return {"queue": {"position": position, "eta_s": round(wait_s)}}
 
 
 def spoken_phone(phone: str) -> str:

@@ -132,7 +132,7 @@ class ConversationHub:
 
     async def _handle(self, message: UserMessage) -> tuple[list[BotReply], str]:
         """Store the user's turn, then let people or the bot answer it."""
-        outbox = Outbox()
+        outbox = Outbox(in_turn=True)
         async with self._db.transaction() as session:
             conversation = await ensure_conversation(session, message)
             handoff = await active_for(session, conversation.id)

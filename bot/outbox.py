@@ -7,8 +7,9 @@ and publishing them afterwards keeps the bus a faithful echo of the database.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,8 +37,10 @@ class Outbox:
     users is one INSERT, not 200).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, in_turn: bool = False) -> None:
+        """``in_turn``: these turns answer a user's message and are returned to its channel."""
         self._pending: list[_Pending] = []
+        self._in_turn = in_turn
 
     def add(
         self,
@@ -66,11 +69,12 @@ class Outbox:
         text: str,
         *,
         buttons: Sequence[Button] | None = None,
+        custom: Mapping[str, Any] | None = None,
         claimed_by: int | None = None,
     ) -> Message:
         """Store a bot sentence for the user (queue news, hand-back) and remember it."""
         message = await append(
-            session, conversation, Role.BOT, text=text, buttons=buttons, flush=False
+            session, conversation, Role.BOT, text=text, buttons=buttons, custom=custom, flush=False
         )
         self.add(conversation, message, claimed_by=claimed_by)
         return message
@@ -85,6 +89,7 @@ class Outbox:
                     channel=pending.channel,
                     message=to_transcript_message(pending.message, pending.agent, masked=False),
                     claimed_by=pending.claimed_by,
+                    in_turn=self._in_turn,
                 )
             )
         self._pending.clear()

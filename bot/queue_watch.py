@@ -206,7 +206,13 @@ class QueueWatcher:
                 position = positions[handoff.id]
                 wait_s = estimate_wait_s(position, stats, self._default_handling_s)
                 text = texts.queue_position(position, wait_s, first_notice=False)
-                await outbox.say(session, conversation, text, buttons=[texts.CANCEL_BUTTON])
+                await outbox.say(
+                    session,
+                    conversation,
+                    text,
+                    buttons=[texts.CANCEL_BUTTON],
+                    custom=texts.queue_custom(position, wait_s),
+                )
                 handoff.notified_position = position
                 sent += 1
         outbox.publish(self._bus)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,7 +88,8 @@ class WaitingRoom:
         wait_s = estimate_wait_s(position, stats, self._default_handling_s)
         handoff.notified_position = position
         text = texts.queue_position(position, wait_s, first_notice=True)
-        return await self._say(session, conversation, outbox, text, [texts.CANCEL_BUTTON])
+        custom = texts.queue_custom(position, wait_s)
+        return await self._say(session, conversation, outbox, text, [texts.CANCEL_BUTTON], custom)
 
     async def answer(
         self,
@@ -150,7 +152,10 @@ class WaitingRoom:
         outbox: Outbox,
         text: str,
         buttons: list[Button] | None = None,
+        custom: dict[str, Any] | None = None,
     ) -> BotReply:
         """Store the sentence in the transcript and return it as this turn's reply."""
-        await outbox.say(session, conversation, text, buttons=buttons)
-        return BotReply(recipient_id=conversation.sender_id, text=text, buttons=buttons)
+        await outbox.say(session, conversation, text, buttons=buttons, custom=custom)
+        return BotReply(
+            recipient_id=conversation.sender_id, text=text, buttons=buttons, custom=custom
+        )

@@ -14,19 +14,18 @@ Server -> client: ``{"type": "partial", "text"}``, ``{"type": "final", "text", "
 ``end``, and ``{"type": "error", "code", "message"}``.
 
 While the conversation waits for or talks with a person, what arrives outside a turn is
-pushed from the in-process event bus (`bot.events`): an agent's message as ``{"type": "bot",
-"text", "audio", "from": "agent"}``, system news (queue position, "an agent joined") as
-``{"type": "bot", ...}``, and each change of place as ``{"type": "queue", "position",
-"eta_s"}`` (a rough estimate from the default handling time; the spoken notice has the
-precise one). A bad frame gets an ``error`` and the
-session goes on. One recogniser per connection, created on the first audio; each connection
-is its own sender (``kiosk-<uuid>``), so ``end`` starts a new conversation.
+pushed from the in-process event bus (`bot.user_feed`): an agent's message as ``{"type":
+"bot", "text", "audio", "from": "agent"}``, system news (queue position, "an agent joined")
+as ``{"type": "bot", ...}``, and with each queue notice (in the handoff turn and on every
+change of place) ``{"type": "queue", "position", "eta_s"}``, the same estimate the notice
+speaks. A bad frame gets an ``error`` and the session goes on. One recogniser per
+connection, created on the first audio; each connection is its own sender
+(``kiosk-<uuid>``), so ``end`` starts a new conversation.
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import base64
 import json
 import logging
@@ -37,11 +36,11 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from bot.errors import GatewayError
-from bot.events import EventBus, MessageAdded, QueueChanged, SubscriptionLagged
+from bot.events import EventBus
 from bot.hub import ConversationHub
 from bot.messages import UserMessage
 from bot.settings import Settings
-from bot.wait_time import HandlingStats, estimate_wait_s
+from bot.user_feed import QueuePlace, UserPush, follow_users, queue_place
 from channels.deps import get_app_settings, get_bus, get_hub
 from channels.pages import add_page
 from voice import asr
@@ -57,7 +56,7 @@ from voice.pipeline import (
     VoicePipeline,
 )
 from voice.settings import get_voice_settings
-from voice.tts import Synthesizer
+from voice.tts import shared_synthesizer
 
 logger = logging.getLogger(__name__)
 
@@ -90,24 +89,6 @@ add_page(
 )
 
 
-# ----------------------------------------------------------------------------- speech out
-
-_synthesizer: Synthesizer | None = None
-
-
-def _shared_synthesizer() -> Synthesizer | None:
-    """One TTS worker per process (as `voice.tts` advises), started on first use."""
-    global _synthesizer
-    if _synthesizer is None:
-        try:
-            _synthesizer = Synthesizer()
-        except Exception:  # no TTS on this machine: replies are text only
-            logger.exception("kiosk: speech synthesis unavailable")
-            return None
-        atexit.register(_synthesizer.shutdown)
-    return _synthesizer
-
-
 # ----------------------------------------------------------------------------- session
 
 
@@ -134,16 +115,9 @@ class KioskSession:
         self.listening = False  # frames go to the current turn
         self.drop_until_stop = False  # the utterance ended (endpoint) before the user let go
         self.hands_free = False  # after an endpoint the next utterance starts by itself
-        # Pushes from the bus: our conversation, the texts our own turns already returned
-        # (so they are not sent twice), and whether a turn is running right now.
-        self.conversation_id: int | None = None
-        self.queue_position: int | None = None
-        self._turn_texts: list[str] = []
-        self._turn_idle = asyncio.Event()
-        self._turn_idle.set()
         self._send_lock = asyncio.Lock()
         self.pipeline = VoicePipeline(
-            dialogue=self._dialogue, on_event=self._on_event, synthesizer=_shared_synthesizer()
+            dialogue=self._dialogue, on_event=self._on_event, synthesizer=shared_synthesizer()
         )
 
     # -- output
@@ -178,14 +152,14 @@ class KioskSession:
             channel=CHANNEL,
             metadata={"kiosk": True, "asr_confidence": None, **metadata},
         )
-        self._turn_idle.clear()
         try:
             replies = await self.hub.handle(message)
         except GatewayError as err:
             raise DialogueError(message=err.message, reason=f"gateway {err.code}") from err
-        finally:
-            self._turn_idle.set()
-        self._turn_texts = [*self._turn_texts, *(r.text for r in replies if r.text)][-50:]
+        for reply in replies:
+            place = queue_place(reply.custom)
+            if place is not None:
+                await self._send_place(place)
         rate = None
         for reply in replies:
             value = (reply.custom or {}).get("speech_rate")
@@ -205,44 +179,32 @@ class KioskSession:
 
     async def follow(self, bus: EventBus) -> None:
         """Forward this sender's out-of-turn messages and queue places until cancelled."""
-        while True:
-            with bus.subscribe() as subscription:
-                try:
-                    while True:
-                        event = await subscription.next()
-                        if isinstance(event, MessageAdded):
-                            await self._message_added(event)
-                        elif isinstance(event, QueueChanged):
-                            await self._queue_changed(event)
-                except SubscriptionLagged:
-                    logger.warning("kiosk: fell behind the event bus; resubscribing")
-                except WebSocketDisconnect:
-                    return
-                except Exception:  # a push failed; keep listening (the API has the state)
-                    logger.exception("kiosk: a push failed")
+        pushes = follow_users(bus, lambda event: event.sender_id == self.sender_id)
+        async for push in pushes:
+            try:
+                await self._push(push)
+            except WebSocketDisconnect:
+                return
+            except Exception:  # a push failed; keep listening (the API has the state)
+                logger.exception("kiosk: a push failed")
 
-    async def _message_added(self, event: MessageAdded) -> None:
-        if event.sender_id != self.sender_id:
+    async def _push(self, push: UserPush) -> None:
+        place = push.queue_place
+        if place is not None:
+            await self._send_place(place)
+        text = push.message.text
+        if not text or not text.strip():
             return
-        self.conversation_id = event.conversation_id
-        role, text = event.message.role, event.message.text
-        if role == "user" or not text or not text.strip():
-            return
-        sender = self.sender_id
-        await self._turn_idle.wait()  # the turn's own replies are known once it returns
-        if sender != self.sender_id:
-            return  # "end" in between: an old conversation
-        if role == "bot" and text in self._turn_texts:
-            self._turn_texts.remove(text)  # already sent as this turn's reply
-            return
-        wav = await self._speak(text)
-        push: dict[str, Any] = {"type": "bot", "text": text, "audio": wav}
-        if role == "agent":
-            push["from"] = "agent"
-        await self.send(push)
+        message: dict[str, Any] = {"type": "bot", "text": text, "audio": await self._speak(text)}
+        if push.from_agent:
+            message["from"] = "agent"
+        await self.send(message)
+
+    async def _send_place(self, place: QueuePlace) -> None:
+        await self.send({"type": "queue", "position": place.position, "eta_s": place.eta_s})
 
     async def _speak(self, text: str) -> str | None:
-        synthesizer = _shared_synthesizer()
+        synthesizer = shared_synthesizer()
         if synthesizer is None:
             return None
         try:
@@ -251,20 +213,6 @@ class KioskSession:
             logger.info("kiosk: no speech for a pushed message: %s", type(err).__name__)
             return None
         return base64.b64encode(speech.wav).decode("ascii")
-
-    async def _queue_changed(self, event: QueueChanged) -> None:
-        if self.conversation_id is None:
-            return
-        for item in event.items:
-            if item.conversation_id == self.conversation_id:
-                if item.position != self.queue_position:
-                    self.queue_position = item.position
-                    eta = estimate_wait_s(
-                        item.position, HandlingStats(None, 1), self.settings.default_handling_s
-                    )
-                    await self.send({"type": "queue", "position": item.position, "eta_s": eta})
-                return
-        self.queue_position = None  # claimed, cancelled or finished
 
     async def _deliver(self, result: Any) -> None:
         reply: DialogueReply | None = result.reply
@@ -366,9 +314,6 @@ class KioskSession:
         self.recognizer = None
         self.sender_id = f"kiosk-{uuid.uuid4().hex}"
         self.speech_rate = 1.0
-        self.conversation_id = None
-        self.queue_position = None
-        self._turn_texts.clear()
         await self.send({"type": "reset"})
 
     async def control(self, raw: str) -> None:

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import ctypes.util
 import importlib.util
 import itertools
@@ -345,3 +346,25 @@ class Synthesizer:
     async def _run(self, func: Callable[..., _T], *args: Any) -> _T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, func, *args)
+
+
+_shared: Synthesizer | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_synthesizer() -> Synthesizer | None:
+    """The process's one `Synthesizer` (one worker process is enough), made on first use.
+
+    None where speech output cannot work at all; callers then send text only. Every channel
+    that speaks (kiosk, web chat's listen button, Telegram voice notes) shares it.
+    """
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            try:
+                _shared = Synthesizer()
+            except Exception:  # no TTS on this machine: replies are text only
+                logger.exception("speech synthesis unavailable")
+                return None
+            atexit.register(_shared.shutdown)
+        return _shared

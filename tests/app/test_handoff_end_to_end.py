@@ -50,7 +50,7 @@ def test_agent_takes_over_and_hands_back_with_the_task_state_kept(
     assert slots(running, sender)["person_name"] == "王桂兰"
 
     handoff = say(running, sender, "转人工")
-    assert [r["custom"]["handoff"] for r in handoff if r.get("custom")] == [
+    assert [r["custom"]["handoff"] for r in handoff if "handoff" in r.get("custom", {})] == [
         {"reason": "user_request", "priority": "normal"}
     ]
     assert "您排在第1位" in joined(handoff)
