@@ -16,6 +16,7 @@ import logging
 import struct
 import wave
 from dataclasses import dataclass
+from fractions import Fraction
 
 import av
 import av.error
@@ -313,3 +314,63 @@ def _open(data: bytes, demuxer: str | None) -> InputContainer:
         except av.error.FFmpegError:
             logger.debug("hinted demuxer %s refused the data; probing", demuxer)
     return av.open(io.BytesIO(data), mode="r")
+
+
+# ----------------------------------------------------------------------------- encoding
+
+OPUS_RATE = 48_000  # libopus only runs at 8/12/16/24/48 kHz; 48 kHz is what chat apps send
+OPUS_FRAME_SAMPLES = 960  # 20 ms at 48 kHz, libopus's default frame
+
+
+def wav_to_ogg_opus(wav: bytes, *, bitrate: int = 32_000) -> bytes:
+    """A spoken reply (a PCM WAV from TTS) as an OGG/Opus mono voice note.
+
+    Telegram shows a ``sendVoice`` file as a playable voice message (waveform, speed
+    control) only when it is OGG with an Opus stream; any other format arrives as a plain
+    document that elderly users would have to open. The WAV is resampled to 48 kHz mono
+    with PyAV and encoded with FFmpeg's libopus. Raises `AudioError` for input that is
+    not a PCM WAV or holds no sound. Blocking: from async code use `wav_to_ogg_opus_async`.
+    """
+    info = read_wav(wav)
+    if not info.frames:
+        raise AudioError(VoiceErrorCode.AUDIO_NO_SOUND, reason="WAV has no frames")
+    layouts = {1: "mono", 2: "stereo"}
+    formats = {1: "u8", 2: "s16", 4: "s32"}
+    if info.channels not in layouts or info.sample_width not in formats:
+        raise AudioError(
+            VoiceErrorCode.AUDIO_UNREADABLE,
+            reason=f"unsupported WAV: {info.channels} channels, {info.sample_width}-byte samples",
+        )
+    frame = av.AudioFrame(
+        format=formats[info.sample_width],
+        layout=layouts[info.channels],
+        samples=len(info.frames) // (info.sample_width * info.channels),
+    )
+    frame.planes[0].update(info.frames)
+    frame.sample_rate = info.sample_rate
+    frame.pts = 0
+    frame.time_base = Fraction(1, info.sample_rate)
+    av.logging.set_level(None)
+    buffer = io.BytesIO()
+    try:
+        with av.open(buffer, mode="w", format="ogg") as out:
+            stream = out.add_stream("libopus", rate=OPUS_RATE)
+            stream.layout = "mono"
+            stream.bit_rate = bitrate
+            # libopus wants whole 20 ms frames of s16 at 48 kHz; the FIFO hands them out.
+            resampler = av.AudioResampler(
+                format="s16", layout="mono", rate=OPUS_RATE, frame_size=OPUS_FRAME_SAMPLES
+            )
+            for resampled in [*resampler.resample(frame), *resampler.resample(None)]:
+                for packet in stream.encode(resampled):
+                    out.mux(packet)
+            for packet in stream.encode(None):
+                out.mux(packet)
+    except (av.error.FFmpegError, ValueError) as err:
+        raise AudioError(VoiceErrorCode.AUDIO_UNREADABLE, reason=f"cannot encode: {err}") from err
+    return buffer.getvalue()
+
+
+async def wav_to_ogg_opus_async(wav: bytes, *, bitrate: int = 32_000) -> bytes:
+    """`wav_to_ogg_opus` in a worker thread: encoding takes tens of milliseconds per second."""
+    return await asyncio.to_thread(wav_to_ogg_opus, wav, bitrate=bitrate)
