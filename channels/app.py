@@ -28,7 +28,7 @@ from bot.queue_watch import QueueWatcher
 from bot.rasa_client import RasaClient
 from bot.settings import Settings, get_settings
 from bot.waiting_room import WaitingRoom
-from channels import agent_api, agent_ws, console, health, kiosk, rest, user_api
+from channels import agent_api, agent_ws, console, health, kiosk, rest, user_api, webchat
 from channels.error_handlers import install_error_handlers
 
 logger = logging.getLogger(__name__)
@@ -94,5 +94,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(agent_ws.router)
     app.include_router(console.router)
     app.include_router(kiosk.router)
+    app.include_router(webchat.router)
     app.include_router(health.router)
     return app

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.errors import BadRequest, ErrorCode, InvalidRequest
 from bot.messages import BotReply, UserMessage
+from bot.settings import Settings
 from channels.deps import HubDep, SettingsDep
 from channels.error_handlers import ErrorBody
 from channels.json_body import read_json_body
@@ -28,6 +29,7 @@ SENDER_PATTERN = r"^[A-Za-z0-9_.:@-]{1,128}$"
 
 # Characters `str.strip()` leaves alone but that make a message look empty.
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+_INVISIBLE_PATTERN = "".join(f"\\u{ord(ch):04x}" for ch in _INVISIBLE)
 
 router = APIRouter(tags=["rest"])
 
@@ -43,8 +45,18 @@ class RestRequest(BaseModel):
         examples=["kiosk-01:session-42"],
     )
     message: str = Field(
-        description="What the user said or typed (non-empty, at most max_message_chars).",
+        description=(
+            "What the user said or typed: at least one visible character, at most "
+            "GATEWAY_MAX_MESSAGE_CHARS (default 2000) after trimming spaces."
+        ),
         examples=["我想预约助餐服务"],
+        # Documented for clients and schemathesis; checked by hand below so each problem
+        # gets its own code (empty_message, message_too_long) instead of one 422.
+        json_schema_extra={
+            "minLength": 1,
+            "maxLength": DEFAULT_MAX_MESSAGE_CHARS,
+            "pattern": f"[^\\s{_INVISIBLE_PATTERN}]",
+        },
     )
     metadata: dict[str, Any] | None = Field(
         default=None, description="Passed on to Rasa unchanged."
@@ -85,6 +97,17 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 )
 async def rest_webhook(request: Request, hub: HubDep, settings: SettingsDep) -> JSONResponse:
     """Validate like Rasa would, but with explicit codes, then hand the turn to the hub."""
+    message = await read_user_message(request, settings, CHANNEL_NAME)
+    replies = await hub.handle(message)
+    return JSONResponse([reply.to_rest() for reply in replies])
+
+
+async def read_user_message(request: Request, settings: Settings, channel: str) -> UserMessage:
+    """A REST-shaped body as a `UserMessage` on `channel`, or the REST channel's error.
+
+    Shared with the web chat so every text entry point rejects the same bad input with
+    the same codes (one set of rules to test, one set of messages to read aloud).
+    """
     data = await read_json_body(request, settings.max_body_bytes)
     body = _validate(data)
     text = body.message.strip()
@@ -92,15 +115,12 @@ async def rest_webhook(request: Request, hub: HubDep, settings: SettingsDep) -> 
         raise BadRequest(ErrorCode.EMPTY_MESSAGE)
     if len(text) > settings.max_message_chars:
         raise BadRequest(ErrorCode.MESSAGE_TOO_LONG)
-
-    message = UserMessage(
+    return UserMessage(
         sender_id=body.sender,
         text=text,
-        channel=CHANNEL_NAME,
+        channel=channel,
         metadata=body.metadata or {},
     )
-    replies = await hub.handle(message)
-    return JSONResponse([reply.to_rest() for reply in replies])
 
 
 def _is_blank(text: str) -> bool:

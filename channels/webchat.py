@@ -1,0 +1,159 @@
+"""The web chat: ``GET /`` (the page), its files, sending, and spoken replies on request.
+
+Screen-reader-first: the page is plain HTML with a ``role="log"`` conversation. It renders
+only what ``GET /api/conversations/{sender_id}/messages`` returns (`channels.user_api`),
+polling with ``after=<cursor>``; so a reload or a dropped connection restores everything,
+queue notices and agent replies arrive in the same log, and nothing is ever shown twice.
+
+``POST /api/webchat/messages`` sends one user turn on channel ``web``. It takes the REST
+channel's body (``{"sender", "message", "metadata"}``) and validates it with the very same
+rules (`channels.rest.read_user_message`); the sender must start with ``web-`` so the
+page cannot speak into another channel's conversation by accident. The page puts its
+accessibility flags (``screen_reader``, ``elder_mode``) in the metadata, so agents see
+them and the queue serves these users first. The answer is the REST reply list, but the
+page does not render it: the transcript is the single source of truth.
+
+``GET /api/conversations/{sender_id}/messages/{message_id}/speech`` speaks one bot or
+agent message of that sender as ``audio/wav`` (the "朗读" button; never autoplayed), at
+the speech rate the conversation last asked for (慢一点).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse, Response
+
+from bot.errors import ErrorCode, InvalidRequest, NotFound
+from bot.hub import ConversationHub
+from bot.messages import BotReply
+from bot.views import UserMessageView
+from channels.deps import HubDep, SettingsDep, body_doc
+from channels.error_handlers import ErrorBody, ErrorDetail
+from channels.pages import add_page
+from channels.rest import SENDER_PATTERN, RestRequest, read_user_message
+from voice.errors import MESSAGES as VOICE_MESSAGES
+from voice.errors import VoiceError, VoiceErrorCode
+from voice.tts import shared_synthesizer
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_NAME = "web"
+SENDER_PREFIX = "web-"
+_PAGE_SIZE = 500
+# The speech rates the bot may ask for (custom.speech_rate); anything else is ignored.
+_MIN_RATE, _MAX_RATE = 0.3, 2.0
+
+router = APIRouter(tags=["webchat"])
+# The 朗读 button fetches the speech endpoint and plays the WAV from a blob: URL.
+add_page(
+    router,
+    path="/",
+    folder="chat",
+    files={
+        "chat.js": "text/javascript; charset=utf-8",
+        "chat.css": "text/css; charset=utf-8",
+    },
+    extra_csp="; media-src 'self' blob:",
+)
+
+_SEND_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "invalid_json, invalid_encoding, empty_message…"},
+    413: {"model": ErrorBody, "description": "body_too_large"},
+    422: {"model": ErrorBody, "description": "invalid_request, invalid_sender (not web-…)…"},
+    503: {"model": ErrorBody, "description": "engine_unavailable: Rasa is down or too slow"},
+}
+
+
+@router.post(
+    "/api/webchat/messages",
+    summary="Send one web chat message (the REST channel's body, channel 'web')",
+    response_model=list[BotReply],
+    responses=_SEND_ERRORS,
+    openapi_extra=body_doc(RestRequest),
+)
+async def send_message(request: Request, hub: HubDep, settings: SettingsDep) -> JSONResponse:
+    """Same validation and codes as the REST webhook; the page then reads the transcript."""
+    message = await read_user_message(request, settings, CHANNEL_NAME)
+    if not message.sender_id.startswith(SENDER_PREFIX):
+        raise InvalidRequest(ErrorCode.INVALID_SENDER)
+    replies = await hub.handle(message)
+    return JSONResponse([reply.to_rest() for reply in replies])
+
+
+@router.get(
+    "/api/conversations/{sender_id}/messages/{message_id}/speech",
+    summary="One bot or agent message of this sender, spoken (audio/wav)",
+    response_class=Response,
+    responses={
+        200: {"content": {"audio/wav": {}}, "description": "A complete WAV file"},
+        404: {"model": ErrorBody, "description": "not_found: no such bot/agent message here"},
+        503: {"model": ErrorBody, "description": "tts_unavailable: speech output is off"},
+    },
+)
+async def message_speech(
+    hub: HubDep,
+    sender_id: Annotated[str, Path(pattern=SENDER_PATTERN)],
+    message_id: Annotated[int, Path(ge=1)],
+) -> Response:
+    """Synthesised on request only, so nobody is ever surprised by sound."""
+    message, rate = await find_spoken_message(hub, sender_id, message_id)
+    assert message.text is not None
+    synthesizer = shared_synthesizer()
+    if synthesizer is None:
+        return _voice_error(VoiceErrorCode.TTS_UNAVAILABLE, 503)
+    try:
+        speech = await synthesizer.synthesize(message.text, rate)
+    except VoiceError as err:
+        logger.info("webchat: no speech for message %s: %s", message_id, err.code.value)
+        # Whatever broke, the text is on screen and a later press may work: 503 for all.
+        return _voice_error(err.code, 503, err.message)
+    return Response(
+        speech.wav,
+        media_type="audio/wav",
+        # The words may be personal (an ID read back): never kept by a shared cache.
+        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+async def find_spoken_message(
+    hub: ConversationHub, sender_id: str, message_id: int
+) -> tuple[UserMessageView, float]:
+    """The sender's bot/agent message `message_id` with text, and the speech rate in force.
+
+    Read through the user's own transcript view, so only what this sender may see can be
+    spoken. The rate is the last ``custom.speech_rate`` up to and including the message
+    (the bot's answer to 慢一点), as the kiosk would speak it.
+    """
+    rate = 1.0
+    after = 0
+    while True:
+        page = await hub.messages_for(sender_id, after, _PAGE_SIZE)
+        for message in page.messages:
+            if message.id > message_id:
+                raise NotFound(ErrorCode.NOT_FOUND)
+            value = (message.custom or {}).get("speech_rate")
+            if isinstance(value, int | float) and _is_rate(value):
+                rate = float(value)
+            if message.id == message_id:
+                if message.role == "user" or not (message.text and message.text.strip()):
+                    raise NotFound(ErrorCode.NOT_FOUND)
+                return message, rate
+        if not page.messages:
+            raise NotFound(ErrorCode.NOT_FOUND)
+        after = page.cursor
+
+
+def _is_rate(value: Any) -> bool:
+    """A speech rate the bot may ask for (a number in range, and not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return _MIN_RATE <= value <= _MAX_RATE
+
+
+def _voice_error(code: VoiceErrorCode, status: int, message: str | None = None) -> JSONResponse:
+    """The gateway's error body ``{"error": {"code", "message"}}`` for a speech failure."""
+    detail = ErrorDetail(code=code.value, message=message or VOICE_MESSAGES[code])
+    return JSONResponse(ErrorBody(error=detail).model_dump(), status_code=status)
