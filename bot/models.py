@@ -35,6 +35,10 @@ from sqlalchemy.types import TypeDecorator
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids for the
 # tables that grow with every turn.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# Largest ids the columns can hold (PostgreSQL INTEGER / BIGINT). The HTTP layer declares
+# them as limits, so an absurd id in a URL is a 422 instead of a driver overflow (500).
+MAX_INT_ID = 2**31 - 1
+MAX_BIG_ID = 2**63 - 1
 
 
 class UTCDateTime(TypeDecorator[datetime]):

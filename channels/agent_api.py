@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from bot import canned
+from bot.models import MAX_INT_ID
 from bot.views import (
     AgentQueue,
     CannedReplies,
@@ -84,7 +85,9 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": ErrorBody, "description": descriptions[s]} for s in statuses}
 
 
-ConversationId = Annotated[int, Path(ge=1, description="conversation_id from the queue")]
+ConversationId = Annotated[
+    int, Path(ge=1, le=MAX_INT_ID, description="conversation_id from the queue")
+]
 
 router = APIRouter(prefix="/api/agent", tags=["agent"])
 protected = APIRouter(dependencies=[Depends(current_agent)], responses=_errors(401))

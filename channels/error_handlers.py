@@ -71,7 +71,25 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     code = _HTTP_STATUS_CODES.get(exc.status_code)
     if code is None:
         code = ErrorCode.INTERNAL_ERROR if exc.status_code >= 500 else ErrorCode.BAD_REQUEST
-    return error_response(code, MESSAGES[code], exc.status_code, exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return error_response(code, MESSAGES[code], exc.status_code, headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path.
+
+    Starlette's 405 names only the methods of the first route whose path matched, so a
+    path served by two routes (``GET`` and ``PUT /api/agent/canned-replies``) would tell a
+    client that only ``GET`` exists.
+    """
+    methods: set[str] = set()
+    for route in request.app.routes:
+        regex, route_methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
+        if regex is not None and route_methods and regex.match(request.url.path):
+            methods.update(route_methods)
+    return sorted(methods)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from bot.models import MAX_BIG_ID
 from bot.views import UserMessages
 from channels.deps import HubDep
 from channels.error_handlers import ErrorBody
@@ -30,7 +31,9 @@ router = APIRouter(tags=["user"])
 async def user_messages(
     hub: HubDep,
     sender_id: Annotated[str, Path(pattern=SENDER_PATTERN)],
-    after: Annotated[int, Query(ge=0, description="cursor from the previous answer")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_BIG_ID, description="cursor from the previous answer")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> UserMessages:
     """Oldest first; `cursor` is the last id returned (or `after` when nothing is new)."""
