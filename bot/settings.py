@@ -23,6 +23,26 @@ Environment variables (all optional; defaults in brackets):
   offer [5]
 - ``GATEWAY_QUEUE_PUSH_INTERVAL_S``: shortest gap between two queue pushes to consoles;
   changes inside the gap are merged into one push [0.1]
+- ``GATEWAY_TELEGRAM_TOKEN``: the bot token from @BotFather. Unset: no Telegram channel is
+  started and the gateway works as before. [unset]
+- ``GATEWAY_TELEGRAM_MODE``: ``polling`` (long polling: works behind NAT, no public HTTPS,
+  right for a kiosk or a community centre) or ``webhook`` (Telegram calls
+  ``POST /telegram/webhook``) [polling]
+- ``GATEWAY_TELEGRAM_API_URL``: base URL of the Bot API server; change it for a local
+  ``telegram-bot-api`` server (or a test double) [https://api.telegram.org]
+- ``GATEWAY_TELEGRAM_WEBHOOK_URL``: the public HTTPS URL Telegram should call, ending in
+  ``/telegram/webhook`` (webhook mode only, then required) [unset]
+- ``GATEWAY_TELEGRAM_WEBHOOK_SECRET``: shared secret Telegram sends in the
+  ``X-Telegram-Bot-Api-Secret-Token`` header; 1-256 of ``A-Z a-z 0-9 _ -`` (webhook mode
+  only, then required) [unset]
+- ``GATEWAY_TELEGRAM_MAX_VOICE_BYTES``: largest voice note accepted, checked before the
+  download [1048576, 1 MiB: about 4 minutes of Telegram's Opus]
+- ``GATEWAY_TELEGRAM_MAX_VOICE_S``: longest voice note accepted, in seconds [60]
+- ``GATEWAY_TELEGRAM_POLLING_TIMEOUT_S``: long-polling wait of one ``getUpdates`` [30]
+- ``GATEWAY_TELEGRAM_RETRY_LIMIT``: how often one send is retried after Telegram's flood
+  control answered 429 (it says how long to wait; we wait that long) [3]
+- ``GATEWAY_TELEGRAM_MAX_RETRY_WAIT_S``: a 429 asking for a longer wait than this drops
+  the message instead of holding the chat's queue [60]
 
 The ``GATEWAY_`` prefix exists because bare ``HOST``/``PORT`` are set by some shells
 and platforms for other purposes; a stray ``HOST`` must not make the gateway listen
@@ -31,13 +51,16 @@ on a public address.
 Token lookup: ``RASA_TOKEN`` if set and non-empty, otherwise the first line of
 ``GATEWAY_RASA_TOKEN_FILE`` (default ``var/rasa_token`` under the project root, not
 under the current directory, so the service finds it wherever it is started from),
-otherwise no token. The token is a ``SecretStr`` so it never shows up in a repr or log.
+otherwise no token. The token is a ``SecretStr`` so it never shows up in a repr or log;
+the same goes for the Telegram token and webhook secret.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,6 +70,9 @@ logger = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TOKEN_FILE = PROJECT_ROOT / "var" / "rasa_token"
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'gateway.db'}"
+
+# What Telegram accepts as a webhook's secret_token.
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 # Drivers the gateway is tested with; a URL naming another one is a deployment mistake.
 _DATABASE_URL_PREFIXES = {
@@ -91,6 +117,16 @@ class Settings(BaseSettings):
     default_handling_s: float = Field(default=240.0, gt=0)
     handoff_tick_s: float = Field(default=5.0, gt=0)
     queue_push_interval_s: float = Field(default=0.1, ge=0)
+    telegram_token: SecretStr | None = None
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_max_voice_bytes: int = Field(default=1024 * 1024, gt=0)
+    telegram_max_voice_s: float = Field(default=60.0, gt=0)
+    telegram_polling_timeout_s: int = Field(default=30, ge=0, le=50)
+    telegram_retry_limit: int = Field(default=3, ge=0, le=10)
+    telegram_max_retry_wait_s: float = Field(default=60.0, ge=0)
 
     @field_validator("rasa_url", "action_server_url")
     @classmethod
@@ -100,6 +136,34 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _telegram_base_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _telegram_webhook_complete(self) -> Settings:
+        """Webhook mode without a public URL or a secret cannot work: refuse at start-up."""
+        if self.telegram_token is not None and not self.telegram_token.get_secret_value().strip():
+            self.telegram_token = None
+        if self.telegram_token is None or self.telegram_mode != "webhook":
+            return self
+        if not self.telegram_webhook_url or not self.telegram_webhook_url.startswith("https://"):
+            raise ValueError("GATEWAY_TELEGRAM_WEBHOOK_URL must be an https:// URL in webhook mode")
+        secret = self.telegram_webhook_secret
+        if secret is None or not _WEBHOOK_SECRET.fullmatch(secret.get_secret_value()):
+            raise ValueError(
+                "GATEWAY_TELEGRAM_WEBHOOK_SECRET must be 1-256 of A-Z a-z 0-9 _ - in webhook mode"
+            )
+        return self
+
+    def telegram_token_value(self) -> str | None:
+        """The plain bot token, for the one place that builds the Bot."""
+        return self.telegram_token.get_secret_value() if self.telegram_token else None
 
     @field_validator("database_url")
     @classmethod

@@ -7,7 +7,9 @@ with one `include_router` each.
 
 Start-up order matters: the database is migrated before anything reads it, and the
 queue watcher starts last (it immediately catches up with queue news and call-back
-offers that a previous process left pending). Shutdown reverses it.
+offers that a previous process left pending). Shutdown reverses it. The Telegram channel
+(`channels.telegram`) starts after the hub when ``GATEWAY_TELEGRAM_TOKEN`` is set and
+stops first.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from bot.settings import Settings, get_settings
 from bot.waiting_room import WaitingRoom
 from channels import agent_api, agent_ws, console, health, kiosk, rest, user_api, webchat
 from channels.error_handlers import install_error_handlers
+from channels.telegram import webhook as telegram_webhook
+from channels.telegram.runner import TelegramRunner
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +67,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.desk = HandoffDesk(database, bus, watcher)
             app.state.accounts = AgentAccounts(database, settings.agent_token_ttl_s)
             watcher.start()
+            app.state.telegram = None
+            if settings.telegram_token is not None:
+                telegram = TelegramRunner(settings, app.state.hub, bus)
+                await telegram.start()
+                app.state.telegram = telegram
             logger.info(
                 "gateway ready: rasa=%s actions=%s token=%s db=%s",
                 settings.rasa_url,
@@ -73,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             try:
                 yield
             finally:
+                if app.state.telegram is not None:
+                    await app.state.telegram.stop()
                 await watcher.stop()
         finally:
             await rasa_client.aclose()
@@ -96,4 +107,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(kiosk.router)
     app.include_router(webchat.router)
     app.include_router(health.router)
+    app.include_router(telegram_webhook.router)
     return app

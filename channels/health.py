@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from starlette.requests import HTTPConnection, Request
 
 from channels.deps import RasaClientDep
 from voice import asr, tts
@@ -34,6 +35,11 @@ class HealthReport(BaseModel):
     status: Literal["ok", "degraded"]
     components: dict[str, ComponentStatus]
     voice: dict[str, ComponentStatus]
+    telegram: ComponentStatus | None = Field(
+        default=None,
+        description="The Telegram channel (polling or webhook); null when no bot token is set."
+        " Like voice, it does not change ``status``: the other channels work without it.",
+    )
 
 
 def voice_status() -> dict[str, ComponentStatus]:
@@ -46,8 +52,17 @@ def voice_status() -> dict[str, ComponentStatus]:
     }
 
 
+def telegram_status(connection: HTTPConnection) -> ComponentStatus | None:
+    """The Telegram runner's own view (no network call), None when it is not configured."""
+    runner = getattr(connection.app.state, "telegram", None)
+    if runner is None:
+        return None
+    ok, detail = runner.status()
+    return ComponentStatus(ok=ok, detail=detail)
+
+
 @router.get("/health", summary="Health of the gateway and the components behind it")
-async def health(rasa: RasaClientDep) -> HealthReport:
+async def health(rasa: RasaClientDep, request: Request) -> HealthReport:
     """Probe every backend now; results are not cached so a fix shows up immediately."""
     checks = await rasa.health()
     components = {
@@ -56,4 +71,9 @@ async def health(rasa: RasaClientDep) -> HealthReport:
     status: Literal["ok", "degraded"] = (
         "ok" if all(c.ok for c in components.values()) else "degraded"
     )
-    return HealthReport(status=status, components=components, voice=voice_status())
+    return HealthReport(
+        status=status,
+        components=components,
+        voice=voice_status(),
+        telegram=telegram_status(request),
+    )
