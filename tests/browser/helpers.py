@@ -78,3 +78,36 @@ def focus_outline(page: Page) -> dict[str, str]:
         }"""
     )
     return result
+
+
+# ---------------------------------------------------------------- web chat (page at /)
+
+# Records every element added to the role=log region, as screen readers are told of them.
+_WATCH_LOG = """() => {
+  const log = document.querySelector('[role="log"]');
+  window.__logAdditions = [];
+  new MutationObserver((records) => {
+    for (const record of records) {
+      for (const node of record.addedNodes) window.__logAdditions.push(node.textContent);
+    }
+  }).observe(log, {childList: true, subtree: true});
+}"""
+
+
+def watch_log(page: Page) -> None:
+    """Start recording what is added to the page's ``role="log"`` live region."""
+    page.evaluate(_WATCH_LOG)
+
+
+def log_additions(page: Page) -> list[str]:
+    """The text of each node added to the live region since `watch_log`."""
+    result: list[str] = page.evaluate("() => window.__logAdditions")
+    return result
+
+
+def horizontal_overflow(page: Page) -> int:
+    """How many CSS pixels the page is wider than its viewport (0: no sideways scrolling)."""
+    result: int = page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    return result

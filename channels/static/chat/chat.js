@@ -15,6 +15,7 @@ const WHO = { user: "您说：", bot: "助手说：", agent: "工作人员说：
 
 const $ = (id) => document.getElementById(id);
 const log = $("log");
+const list = $("messages");
 const form = $("send-form");
 const input = $("message-input");
 const errorBox = $("error");
@@ -165,7 +166,7 @@ function render(message) {
     }
     item.append(group);
   }
-  log.append(item);
+  list.append(item);
 }
 
 // ------------------------------------------------------------------ reading the transcript
@@ -180,11 +181,11 @@ async function pull() {
     if (response.status === 404) return; // nothing said yet: an empty conversation
     if (!response.ok) throw new Error(`messages: HTTP ${response.status}`);
     const page = await response.json();
-    const before = log.children.length;
+    const before = list.children.length;
     for (const message of page.messages) render(message);
     if (typeof page.cursor === "number" && page.cursor > cursor) cursor = page.cursor;
-    if (log.children.length > before && document.activeElement === input) {
-      input.scrollIntoView({ block: "nearest" });
+    if (list.children.length > before && document.activeElement === input) {
+      form.scrollIntoView({ block: "nearest" }); // the input and 发送 stay on screen
     }
     if (page.messages.length < PAGE_LIMIT) return;
   }
