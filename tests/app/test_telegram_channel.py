@@ -141,6 +141,16 @@ def test_too_long_text_and_unsupported_messages_get_a_chinese_answer(
     assert fake_rasa.webhook_calls == []
 
 
+def test_engine_failure_gets_the_gateway_message_and_the_chat_goes_on(
+    bot_gateway: TestClient, telegram: FakeTelegram
+) -> None:
+    telegram.user_says(CHAT, "boom")  # the fake Rasa answers HTTP 500
+    (sorry,) = wait_texts(telegram, CHAT, 1)
+    assert sorry and "您说的是" not in sorry
+    telegram.user_says(CHAT, "你好")
+    assert wait_texts(telegram, CHAT, 3)[1:] == ["您说的是：你好", "请选择服务："]
+
+
 # ----------------------------------------------------------------------------- voice
 
 
