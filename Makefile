@@ -60,7 +60,7 @@ test-engine: setup
 test-app: setup
 	RASA_MODEL="$$($(APP_PY) -m scripts.model_cache --print-path)" $(APP_PY) -m pytest tests/app -q
 	$(APP_PY) -m pytest tests/voice -q
-	$(APP_PY) -m pytest tests/browser -q
+	RASA_MODEL="$$($(APP_PY) -m scripts.model_cache --print-path)" $(APP_PY) -m pytest tests/browser -q
 
 lint: setup
 	$(APP)/bin/ruff check .
