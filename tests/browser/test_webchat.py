@@ -25,6 +25,7 @@ from .conftest import LiveServer
 from .helpers import (
     active,
     assert_no_axe_violations,
+    focus_outline,
     horizontal_overflow,
     log_additions,
     tab_to,
@@ -120,6 +121,8 @@ def test_keyboard_only_conversation_with_quick_replies(chat: Page) -> None:
     expect(choices).to_have_count(2)
     assert choices.evaluate_all("els => els.map(e => e.tagName)") == ["BUTTON", "BUTTON"]
     tab_to(chat, "助餐服务")
+    ring = focus_outline(chat)  # visible focus: a thick solid ring
+    assert ring["style"] == "solid" and float(ring["width"].removesuffix("px")) >= 3, ring
     chat.keyboard.press("Enter")
     expect(chat.locator(f"{LOG} li.message")).to_have_count(6)
     assert messages(chat)[3] == "您说：\n助餐服务"
