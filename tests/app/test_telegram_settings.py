@@ -42,15 +42,17 @@ def test_webhook_mode_needs_an_https_url_and_a_valid_secret(
     clean_env: None, overrides: dict[str, str]
 ) -> None:
     with pytest.raises(ValidationError):
-        Settings(telegram_token="1:a", telegram_mode="webhook", **overrides)
+        Settings.model_validate({"telegram_token": "1:a", "telegram_mode": "webhook", **overrides})
 
 
 def test_complete_webhook_settings_and_bad_api_url(clean_env: None) -> None:
-    settings = Settings(
-        telegram_token="1:a",
-        telegram_mode="webhook",
-        telegram_webhook_url="https://a.example.org/telegram/webhook",
-        telegram_webhook_secret="Abc_123-x",
+    settings = Settings.model_validate(
+        {
+            "telegram_token": "1:a",
+            "telegram_mode": "webhook",
+            "telegram_webhook_url": "https://a.example.org/telegram/webhook",
+            "telegram_webhook_secret": "Abc_123-x",
+        }
     )
     assert "Abc_123-x" not in repr(settings)
     with pytest.raises(ValidationError):
