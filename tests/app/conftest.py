@@ -20,26 +20,8 @@ from channels.app import create_app
 from .fake_rasa import TOKEN, FakeRasaServer, FakeRasaState
 from .handoff_kit import reset_postgres, sqlite_url
 
-ENV_VARS = (
-    "RASA_TOKEN",
-    "GATEWAY_RASA_URL",
-    "GATEWAY_RASA_TOKEN",
-    "GATEWAY_RASA_TOKEN_FILE",
-    "GATEWAY_ACTION_SERVER_URL",
-    "GATEWAY_RASA_TIMEOUT_S",
-    "GATEWAY_HEALTH_TIMEOUT_S",
-    "GATEWAY_MAX_MESSAGE_CHARS",
-    "GATEWAY_MAX_BODY_BYTES",
-    "GATEWAY_HOST",
-    "GATEWAY_PORT",
-    "DATABASE_URL",
-    "GATEWAY_DATABASE_URL",
-    "GATEWAY_CALLBACK_OFFER_AFTER_S",
-    "GATEWAY_AGENT_TOKEN_TTL_S",
-    "GATEWAY_DEFAULT_HANDLING_S",
-    "GATEWAY_HANDOFF_TICK_S",
-    "GATEWAY_QUEUE_PUSH_INTERVAL_S",
-)
+# Variables without the GATEWAY_ prefix that the gateway reads (see bot/settings.py).
+ENV_VARS = ("RASA_TOKEN", "DATABASE_URL")
 POSTGRES_ENV = "TEST_DATABASE_URL"
 
 
@@ -49,8 +31,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
     Not autouse: the end-to-end tests in this folder rely on the real environment.
     """
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):
+        if name.startswith("GATEWAY_") or name in ENV_VARS:
+            monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="session")

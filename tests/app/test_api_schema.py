@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 import schemathesis
-from schemathesis.config import SchemathesisConfig
 from hypothesis import HealthCheck, settings
+from schemathesis.config import SchemathesisConfig
 
 from bot.settings import Settings
 from channels.app import create_app
