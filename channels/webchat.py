@@ -21,10 +21,12 @@ the speech rate the conversation last asked for (慢一点).
 from __future__ import annotations
 
 import logging
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import Field
 
 from bot.errors import ErrorCode, InvalidRequest, NotFound
 from bot.hub import ConversationHub
@@ -41,7 +43,8 @@ from voice.tts import shared_synthesizer
 logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "web"
-SENDER_PREFIX = "web-"
+# The page's own ids: ``web-`` and 32 hex digits; any REST-valid tail is accepted.
+WEB_SENDER_PATTERN = r"^web-[A-Za-z0-9_.:@-]{1,124}$"
 _PAGE_SIZE = 500
 # The speech rates the bot may ask for (custom.speech_rate); anything else is ignored.
 _MIN_RATE, _MAX_RATE = 0.3, 2.0
@@ -59,6 +62,18 @@ add_page(
     extra_csp="; media-src 'self' blob:",
 )
 
+
+class WebChatRequest(RestRequest):
+    """The REST channel's body, with the page's ``web-…`` sender (for the OpenAPI document;
+    the body is read and checked by `read_user_message` plus the sender pattern)."""
+
+    sender: str = Field(
+        pattern=WEB_SENDER_PATTERN,
+        description="The page's conversation id: web- and up to 124 of A-Z a-z 0-9 _ . : @ -",
+        examples=["web-3f9a0c1e5b7d4a2f8e6c0b1a2d3e4f50"],
+    )
+
+
 _SEND_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "invalid_json, invalid_encoding, empty_message…"},
     413: {"model": ErrorBody, "description": "body_too_large"},
@@ -72,12 +87,12 @@ _SEND_ERRORS: dict[int | str, dict[str, Any]] = {
     summary="Send one web chat message (the REST channel's body, channel 'web')",
     response_model=list[BotReply],
     responses=_SEND_ERRORS,
-    openapi_extra=body_doc(RestRequest),
+    openapi_extra=body_doc(WebChatRequest),
 )
 async def send_message(request: Request, hub: HubDep, settings: SettingsDep) -> JSONResponse:
     """Same validation and codes as the REST webhook; the page then reads the transcript."""
     message = await read_user_message(request, settings, CHANNEL_NAME)
-    if not message.sender_id.startswith(SENDER_PREFIX):
+    if re.fullmatch(WEB_SENDER_PATTERN, message.sender_id) is None:
         raise InvalidRequest(ErrorCode.INVALID_SENDER)
     replies = await hub.handle(message)
     return JSONResponse([reply.to_rest() for reply in replies])
