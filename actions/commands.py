@@ -35,7 +35,11 @@ MAX_SUGGESTIONS = 3
 
 def _say_again(dispatcher: CollectingDispatcher, messages: list[BotMessage]) -> None:
     for message in messages:
-        dispatcher.utter_message(text=message.text, buttons=message.buttons or None)
+        dispatcher.utter_message(
+            text=message.text,
+            buttons=message.buttons or None,
+            json_message={"expect": message.expect} if message.expect else None,
+        )
 
 
 def slower_rate(current: float | None) -> float:

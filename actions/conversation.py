@@ -12,6 +12,8 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.types import DomainDict
 
+from actions.expect import expect_of
+
 FALLBACK_ACTION = "action_handle_fallback"
 
 
@@ -22,6 +24,8 @@ class BotMessage:
     text: str | None
     buttons: list[dict[str, Any]] = field(default_factory=list)
     utter_action: str | None = None
+    # What the question expects as an answer, kept so that saying it again keeps it.
+    expect: dict[str, Any] | None = None
 
 
 def _bot_message(event: dict[str, Any]) -> BotMessage:
@@ -31,6 +35,7 @@ def _bot_message(event: dict[str, Any]) -> BotMessage:
         text=event.get("text"),
         buttons=list(data.get("buttons") or []),
         utter_action=metadata.get("utter_action"),
+        expect=expect_of(data.get("custom")),
     )
 
 

@@ -21,6 +21,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import expect
 from actions.catalogue import (
     Service,
     find_center,
@@ -242,7 +243,9 @@ class ValidateServiceLookupForm(FormValidationAction):
             return {SERVICE_SLOT: picked}
         if decision.verdict is Verdict.AMBIGUOUS:
             question, names = choice_question([m.service.name for m in decision.candidates])
-            dispatcher.utter_message(text=question, buttons=choice_buttons(names))
+            dispatcher.utter_message(
+                text=question, buttons=choice_buttons(names), json_message=expect.choice(names)
+            )
         else:
             dispatcher.utter_message(text=not_found())
         return {SERVICE_SLOT: None}
@@ -282,7 +285,8 @@ def _service_asked_about(
 
 
 def _say(dispatcher: CollectingDispatcher, reply: Reply) -> SlotSet:
-    dispatcher.utter_message(text=reply.text)
+    # An offer to read on ("要继续听吗？") is answered yes or no.
+    dispatcher.utter_message(text=reply.text, json_message=expect.yes_no() if reply.offer else None)
     return SlotSet(OFFER_SLOT, reply.offer.encode() if reply.offer else None)
 
 

@@ -7,8 +7,14 @@
   `Transcript` events (partials while speaking, a final at each endpoint), `finish` for
   the last final. The Vosk recogniser is created on the first frame.
 - A grammar-restricted mode (`set_grammar`, `Grammar`) for answers the bot expects: yes/no,
-  a number, one of a few options. Words the model does not know are dropped with a
-  warning; ``[unk]`` is always added so out-of-grammar speech does not become a false match.
+  a number, one of a few options (`voice.expectations` maps the bot's ``expect`` to one).
+  Words the model does not know are dropped with a warning; ``[unk]`` is always added so
+  out-of-grammar speech does not become a false match, and an utterance that comes out as
+  nothing but ``[unk]`` is decoded again without the grammar (its audio is kept while a
+  grammar is on), so the person who answers something unexpected is still heard. A model
+  without ``[unk]`` in its vocabulary (the Korean test model) would force any speech into
+  a grammar word, so such a grammar is refused (free speech, a warning) unless the
+  session is made with ``require_unk=False``.
 - `availability()` says, without loading anything or touching the network, whether voice
   input can work, and why not.
 
@@ -303,6 +309,13 @@ def _find_word(model: Any) -> Callable[[str], bool] | None:
     return known
 
 
+def model_knows_unk(model: Any) -> bool:
+    """Whether the model has the ``[unk]`` word a grammar needs as its fallback (a model
+    that cannot look words up is trusted)."""
+    known = _find_word(model)
+    return known is None or known(UNK)
+
+
 def _segment(phrase: str, known: Callable[[str], bool], longest: int = 6) -> list[str] | None:
     """Greedy longest-match split of an unspaced Chinese phrase into known words."""
     words: list[str] = []
@@ -393,12 +406,17 @@ class RecognizerSession:
         *,
         store: ModelStore | None = None,
         grammar: Grammar | Sequence[str] | None = None,
+        require_unk: bool = True,
     ) -> None:
         self.settings = settings or get_voice_settings()
+        self.require_unk = require_unk
         self._store = store or _default_store
         self._grammar: tuple[str, ...] | None = None
         self._active_grammar: list[str] | None = None
         self._rec: Any = None
+        self._model: Any = None
+        self._pcm = bytearray()  # the current utterance, kept while a grammar is on
+        self.free_fallback = True  # re-decode an all-[unk] grammar utterance freely
         self._lock = asyncio.Lock()
         self._last_partial = ""
         self._utterance_bytes = 0
@@ -465,6 +483,7 @@ class RecognizerSession:
                 await self._call(self._rec.Reset)
             self._last_partial = ""
             self._utterance_bytes = 0
+            self._pcm.clear()
 
     # -- internals (the *_sync methods run in a Vosk worker thread)
 
@@ -478,10 +497,19 @@ class RecognizerSession:
             if grammar == [UNK]:
                 logger.warning("grammar: no phrase is in the vocabulary; using free speech")
                 grammar = None
+            elif self.require_unk and not model_knows_unk(model):
+                logger.warning(
+                    "grammar: this model has no %s, so speech outside the grammar would come "
+                    "out as a grammar word; using free speech",
+                    UNK,
+                )
+                grammar = None
         self._rec = await self._store.run(self.settings, self._new_recognizer, model, grammar)
+        self._model = model
         self._active_grammar = grammar
         self._last_partial = ""
         self._utterance_bytes = 0
+        self._pcm.clear()
 
     def _new_recognizer(self, model: Any, grammar: list[str] | None) -> Any:
         vosk = _import_vosk()
@@ -509,11 +537,13 @@ class RecognizerSession:
         for start in range(0, len(data), self._chunk_bytes):
             piece = data[start : start + self._chunk_bytes]
             self._utterance_bytes += len(piece)
+            if self._active_grammar is not None:
+                self._pcm += piece
             if rec.AcceptWaveform(piece):
-                final = _transcript(rec.Result(), is_final=True)
+                final = self._out_of_grammar(_transcript(rec.Result(), is_final=True))
             elif self._utterance_bytes >= self._max_utterance_bytes:
                 logger.info("utterance reached %.0f s; ending it", self.settings.max_utterance_s)
-                final = _transcript(rec.FinalResult(), is_final=True)
+                final = self._out_of_grammar(_transcript(rec.FinalResult(), is_final=True))
             else:
                 partial = _transcript(rec.PartialResult(), is_final=False)
                 if partial.text != self._last_partial:
@@ -528,10 +558,40 @@ class RecognizerSession:
         return events
 
     def _finish_sync(self) -> Transcript:
-        final = _transcript(self._rec.FinalResult(), is_final=True)
+        final = self._out_of_grammar(_transcript(self._rec.FinalResult(), is_final=True))
         self._last_partial = ""
         self._utterance_bytes = 0
         return final
+
+    def _out_of_grammar(self, final: Transcript) -> Transcript:
+        """``final`` itself, or, when the grammar heard only ``[unk]``, the same audio
+        decoded without the grammar: the person said something the bot did not expect
+        ("转人工" is in every grammar, but "我不记得了" is not), and must still be heard."""
+        audio = bytes(self._pcm)
+        self._pcm.clear()
+        if (
+            not self.free_fallback
+            or self._active_grammar is None
+            or final.text
+            or not any(w.word == UNK for w in final.words)
+            or not audio
+        ):
+            return final
+        rec = self._new_recognizer(self._model, None)
+        texts: list[str] = []
+        words: list[WordInfo] = []
+        for start in range(0, len(audio), self._chunk_bytes):
+            if rec.AcceptWaveform(audio[start : start + self._chunk_bytes]):
+                part = _transcript(rec.Result(), is_final=True)
+                texts.append(part.text)
+                words.extend(part.words)
+        last = _transcript(rec.FinalResult(), is_final=True)
+        texts.append(last.text)
+        words.extend(last.words)
+        text = " ".join(t for t in texts if t)
+        logger.info("grammar: out-of-grammar utterance decoded freely (%d words)", len(words))
+        confidence = sum(w.conf for w in words) / len(words) if words else None
+        return Transcript(text, True, confidence, tuple(words))
 
 
 _endpointer_warned = False

@@ -16,7 +16,7 @@ from voice_testkit import KOREAN_GRAMMAR, chunks, silence
 from voice import asr
 from voice.asr import UNK, Grammar, ModelStore, RecognizerSession, filter_grammar
 from voice.errors import ASRUnavailable, AudioError, VoiceErrorCode
-from voice.events import Transcript
+from voice.events import Transcript, WordInfo
 from voice.settings import VoiceSettings, get_voice_settings
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -124,7 +124,10 @@ async def test_grammar_mode_keeps_to_the_grammar_and_drops_unknown_words(
     free_words = {w.word for e in await feed_all(free, chunks(ko_pcm)) for w in e.words}
 
     session = RecognizerSession(
-        ko_settings, store=model_store, grammar=Grammar.choice([*KOREAN_GRAMMAR, "xyzzy"])
+        ko_settings,
+        store=model_store,
+        grammar=Grammar.choice([*KOREAN_GRAMMAR, "xyzzy"]),
+        require_unk=False,  # the Korean model has no [unk]: see the test below
     )
     with caplog.at_level(logging.WARNING, logger="voice.asr"):
         events = await feed_all(session, chunks(ko_pcm))
@@ -143,7 +146,9 @@ async def test_grammar_mode_keeps_to_the_grammar_and_drops_unknown_words(
 async def test_grammar_can_be_switched_off_again(
     ko_settings: VoiceSettings, model_store: ModelStore, ko_pcm: bytes
 ) -> None:
-    session = RecognizerSession(ko_settings, store=model_store, grammar=list(KOREAN_GRAMMAR))
+    session = RecognizerSession(
+        ko_settings, store=model_store, grammar=list(KOREAN_GRAMMAR), require_unk=False
+    )
     await session.start()
     assert session.active_grammar is not None
     session.set_grammar(None)
@@ -297,3 +302,57 @@ async def test_a_failed_load_is_not_retried_by_every_session_until_forgotten(
     store.forget_failure(settings)
     assert await store.get(settings) is not None
     assert store.availability(settings)[0]
+
+
+async def test_a_grammar_without_unk_in_the_model_falls_back_to_free_speech(
+    ko_settings: VoiceSettings,
+    model_store: ModelStore,
+    ko_pcm: bytes,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Without [unk] the Korean model turns any speech into grammar words ("사과 사과 사과"
+    for "하나 둘 셋 넷 다섯"): a grammar must never do that, so free speech it is."""
+    model = await model_store.get(ko_settings)
+    assert not asr.model_knows_unk(model)
+    forced = RecognizerSession(ko_settings, store=model_store, grammar=["사과"], require_unk=False)
+    forced_words = {w for e in await feed_all(forced, chunks(ko_pcm)) for w in e.text.split()}
+    assert forced_words == {"사과"}, "what a grammar without a fallback does"
+
+    session = RecognizerSession(ko_settings, store=model_store, grammar=["사과"])
+    with caplog.at_level(logging.WARNING, logger="voice.asr"):
+        events = await feed_all(session, chunks(ko_pcm))
+    assert session.active_grammar is None
+    assert any(UNK in r.getMessage() for r in caplog.records)
+    heard = {w for e in events if e.is_final for w in e.text.split()}
+    assert heard and "사과" not in heard
+
+
+async def test_an_all_unk_utterance_is_decoded_again_without_the_grammar(
+    ko_settings: VoiceSettings, model_store: ModelStore, ko_pcm: bytes
+) -> None:
+    """With a model that has [unk], speech outside the grammar comes out as [unk] only; the
+    session then decodes the kept audio freely. (No model with [unk] is installed, so the
+    [unk] result is given; the audio and the free decoding are real.)"""
+    free = RecognizerSession(ko_settings, store=model_store)
+    events = await feed_all(free, chunks(ko_pcm))
+    events.append(await free.finish())
+    expected = {w for e in events if e.is_final for w in e.text.split()}
+    session = RecognizerSession(ko_settings, store=model_store, grammar=["사과"], require_unk=False)
+    await session.start()
+    session._pcm += ko_pcm  # what feed keeps while a grammar is on
+    unk_only = Transcript("", True, 0.5, (WordInfo(UNK, 0.5, 0.6, 1.9),))
+    again = session._out_of_grammar(unk_only)
+    heard = set(again.text.split())
+    assert again.is_final and "사과" not in heard
+    # The same words as free streaming (chunking may move a word across an endpoint).
+    assert len(heard & expected) >= len(expected) // 2 + 1, (heard, expected)
+    assert again.confidence is not None and again.words
+    assert not session._pcm, "the utterance's audio is let go"
+
+    session._pcm += ko_pcm
+    session.free_fallback = False
+    assert session._out_of_grammar(unk_only) is unk_only
+    session.free_fallback = True
+    session._pcm += ko_pcm
+    in_grammar = Transcript("사과", True, 0.9, (WordInfo("사과", 0.9, 0.6, 1.0),))
+    assert session._out_of_grammar(in_grammar) is in_grammar, "a grammar word is kept"
