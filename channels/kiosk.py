@@ -5,7 +5,9 @@ TTS) and its events are forwarded as JSON. Business rules stay in ``bot/`` and `
 
 Client -> server: binary frames of 16 kHz 16-bit mono PCM, and JSON control messages
 ``{"type": "start"}`` (``"mode": "hands_free"`` keeps listening: after Vosk's endpoint ends
-one utterance the next starts by itself, until ``stop``), ``{"type": "stop"}``,
+one utterance the next starts by itself, until ``stop``; what is said while the reply is
+being prepared is held, up to 10 s, and is the start of the next utterance),
+``{"type": "stop"}``,
 ``{"type": "text", "text": ...}``,
 ``{"type": "command", "name": "repeat|slower|human|end"}``.
 
@@ -21,6 +23,11 @@ change of place) ``{"type": "queue", "position", "eta_s"}``, the same estimate t
 speaks. A bad frame gets an ``error`` and the session goes on. One recogniser per
 connection, created on the first audio; each connection is its own sender
 (``kiosk-<uuid>``), so ``end`` starts a new conversation.
+
+What the bot's last turn expects picks the grammar of the next utterance
+(`voice.expectations`): its ``{"expect": {...}}`` custom payload (yes/no after "…对吗？",
+digits while an ID is asked, a choice) or its buttons; otherwise free speech. Nothing of
+this reaches the page: the protocol is unchanged.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import base64
 import json
 import logging
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
@@ -47,6 +55,7 @@ from voice import asr
 from voice.asr import RecognizerSession
 from voice.audio import check_pcm_frame
 from voice.errors import DialogueError, VoiceError, VoiceErrorCode
+from voice.expectations import FREE, Expectation, expectation_of_turn, grammar_for
 from voice.pipeline import (
     AsrEnd,
     DialogueReply,
@@ -63,6 +72,9 @@ logger = logging.getLogger(__name__)
 CHANNEL = "kiosk"
 MAX_FRAME_BYTES = 64 * 1024  # 2 s of audio; the page sends ~0.1 s frames
 MAX_CONTROL_BYTES = 16 * 1024
+# Hands-free: speech that arrives while the previous reply is prepared is held for the next
+# utterance, at most this much (the most recent part is kept).
+MAX_HELD_BYTES = 10 * 32000
 # The words the bot understands for each big button (``end`` is handled here: new sender).
 COMMANDS = {"repeat": "再说一遍", "slower": "慢一点", "human": "转人工"}
 _ERRORS = {
@@ -115,6 +127,10 @@ class KioskSession:
         self.listening = False  # frames go to the current turn
         self.drop_until_stop = False  # the utterance ended (endpoint) before the user let go
         self.hands_free = False  # after an endpoint the next utterance starts by itself
+        self.asr_done = False  # the current turn has its transcript; frames are held
+        self.held: deque[bytes] = deque()  # hands-free speech for the next utterance
+        self.held_bytes = 0
+        self.expectation: Expectation = FREE  # what the bot's last turn asked for
         self._send_lock = asyncio.Lock()
         self.pipeline = VoicePipeline(
             dialogue=self._dialogue, on_event=self._on_event, synthesizer=shared_synthesizer()
@@ -133,6 +149,7 @@ class KioskSession:
         if isinstance(event, TranscriptEvent):
             await self.send({"type": "partial", "text": event.transcript.display_text})
         elif isinstance(event, AsrEnd):
+            self.asr_done = True
             final = event.transcript
             await self.send(
                 {"type": "final", "text": final.display_text, "confidence": final.confidence}
@@ -167,6 +184,10 @@ class KioskSession:
                 rate = float(value)
         if rate is not None:
             self.speech_rate = rate
+        self.expectation = expectation_of_turn(
+            [reply.custom for reply in replies],
+            [button.title for reply in replies for button in reply.buttons or ()],
+        )
         texts = tuple(r.text for r in replies if r.text and r.text.strip())
         return DialogueReply(texts, rate)
 
@@ -198,6 +219,7 @@ class KioskSession:
         message: dict[str, Any] = {"type": "bot", "text": text, "audio": await self._speak(text)}
         if push.from_agent:
             message["from"] = "agent"
+            self.expectation = FREE  # a person asks freely
         await self.send(message)
 
     async def _send_place(self, place: QueuePlace) -> None:
@@ -239,6 +261,7 @@ class KioskSession:
 
     async def _audio_turn(self, queue: asyncio.Queue[bytes | _Stop]) -> None:
         assert self.recognizer is not None
+        self.asr_done = False
         try:
             result = await self.pipeline.run_audio(
                 self._frames(queue),
@@ -250,12 +273,40 @@ class KioskSession:
         finally:
             if self.audio_queue is queue:
                 self.audio_queue = None
+                self.asr_done = False
                 was_listening = self.listening
                 self.listening = False
                 if was_listening and self.hands_free:  # hands-free: listen for the next one
+                    self._hold_leftovers(queue)
                     await self.start_listening(hands_free=True)
                 elif was_listening:  # ended by an endpoint while the button is still held
                     self.drop_until_stop = True
+                if self.audio_queue is None:  # not restarted: nobody will want them
+                    self._drop_held()
+
+    def _hold(self, frame: bytes) -> None:
+        """Keep a frame for the next utterance, dropping the oldest beyond the bound."""
+        self.held.append(frame)
+        self.held_bytes += len(frame)
+        while self.held_bytes > MAX_HELD_BYTES and self.held:
+            self.held_bytes -= len(self.held.popleft())
+
+    def _hold_leftovers(self, queue: asyncio.Queue[bytes | _Stop]) -> None:
+        """Frames the turn did not read (they came after the endpoint, before `asr_done`)
+        go in front of the held ones: they were spoken first."""
+        leftovers: list[bytes] = []
+        while not queue.empty():
+            item = queue.get_nowait()
+            if not isinstance(item, _Stop):
+                leftovers.append(item)
+        held = list(self.held)
+        self._drop_held()
+        for frame in [*leftovers, *held]:
+            self._hold(frame)
+
+    def _drop_held(self) -> None:
+        self.held.clear()
+        self.held_bytes = 0
 
     def _voice_ok(self) -> bool:
         ok, reason = asr.availability(self.voice_settings)
@@ -277,7 +328,12 @@ class KioskSession:
             self.recognizer = RecognizerSession(self.voice_settings)
         else:
             await self.recognizer.reset()
+        # The bot's last question picks the grammar (a new one takes a fresh recogniser).
+        self.recognizer.set_grammar(grammar_for(self.expectation))
         queue: asyncio.Queue[bytes | _Stop] = asyncio.Queue()
+        for frame in self.held:  # hands-free speech that came while the reply was prepared
+            queue.put_nowait(frame)
+        self._drop_held()
         self.audio_queue = queue
         self.listening = True
         self.audio_task = asyncio.create_task(self._audio_turn(queue))
@@ -295,13 +351,16 @@ class KioskSession:
             return  # the utterance already ended: the rest until "stop" is dropped
         if self.audio_queue is None:  # frames without "start": start implicitly
             await self.start_listening()
-        if self.listening and self.audio_queue is not None:
+        if self.listening and self.hands_free and self.asr_done:
+            self._hold(data)  # the next utterance, spoken while the reply is prepared
+        elif self.listening and self.audio_queue is not None:
             self.audio_queue.put_nowait(data)
 
     def stop_listening(self) -> None:
         self.hands_free = False
         self.listening = False
         self.drop_until_stop = False
+        self._drop_held()
         if self.audio_queue is not None:
             self.audio_queue.put_nowait(_STOP)
 
@@ -314,6 +373,7 @@ class KioskSession:
         self.recognizer = None
         self.sender_id = f"kiosk-{uuid.uuid4().hex}"
         self.speech_rate = 1.0
+        self.expectation = FREE
         await self.send({"type": "reset"})
 
     async def control(self, raw: str) -> None:

@@ -176,3 +176,183 @@ def test_queue_news_and_agent_replies_are_pushed(
         assert base64.b64decode(pushed[-1]["audio"])[:4] == b"RIFF"
     texts = [m.get("text") for m in seen + pushed if m["type"] == "bot"]
     assert len(texts) == len(set(texts)), "no reply is sent twice"
+
+
+# ----------------------------------------------------------------------------- hands-free
+
+
+def _voice_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOSK_MODEL_PATH", str(korean_model_path()))
+    monkeypatch.setenv("VOICE_VOSK_DOWNLOAD", "false")
+
+
+def receive_until(
+    ws: WebSocketTestSession, kind: str, count: int = 1, limit: int = 400
+) -> list[dict[str, Any]]:
+    """Messages up to and including the ``count``-th of type ``kind``."""
+    seen: list[dict[str, Any]] = []
+    for _ in range(limit):
+        message: dict[str, Any] = ws.receive_json()
+        seen.append(message)
+        if sum(m["type"] == kind for m in seen) == count:
+            return seen
+    raise AssertionError(f"not {count} {kind} messages in {seen}")
+
+
+def assert_same_speech(finals: list[str]) -> None:
+    """Both utterances were the same audio: both heard, with words in common (espeak's
+    Korean is hard for this model and it adapts to the speaker across utterances, so
+    the words vary from run to run)."""
+    first, second = (set(text.split()) for text in finals)
+    assert first and second and first & second, finals
+
+
+def _finals_and_bots(seen: list[dict[str, Any]]) -> list[str]:
+    return [m["type"] for m in seen if m["type"] in {"final", "bot", "error"}]
+
+
+@pytest.mark.timeout(120)
+def test_hands_free_listens_again_after_each_endpoint(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One ``start``; two utterances, each with its final and its reply."""
+    _voice_env(monkeypatch)
+    speech = chunks(korean_speech(), 0.15)
+    with client.websocket_connect(WS) as ws:
+        ws.send_json({"type": "start", "mode": "hands_free"})
+        for frame in speech:
+            ws.send_bytes(frame)
+        seen = receive_until(ws, "bot", 2)  # the echo and the buttons of the fake bot
+        for frame in speech:  # the next utterance, no "start" in between
+            ws.send_bytes(frame)
+        seen += receive_until(ws, "bot", 2)
+        ws.send_json({"type": "stop"})
+    assert _finals_and_bots(seen) == ["final", "bot", "bot", "final", "bot", "bot"], seen
+    assert_same_speech([m["text"] for m in seen if m["type"] == "final"])
+
+
+@pytest.mark.timeout(120)
+def test_hands_free_speech_during_the_reply_is_recognised_next(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second utterance is sent right after the first final, while the dialogue is
+    still answering: it is held and recognised as the next utterance, not lost."""
+    import threading
+
+    from bot.hub import ConversationHub
+
+    _voice_env(monkeypatch)
+    gate = threading.Event()
+    original = ConversationHub.handle
+    calls: list[str] = []
+
+    async def slow_first_turn(self: ConversationHub, message: Any) -> Any:
+        calls.append(message.text)
+        if len(calls) == 1:  # the first reply waits until the test has sent more speech
+            import asyncio
+
+            await asyncio.to_thread(gate.wait, 30)
+        return await original(self, message)
+
+    monkeypatch.setattr(ConversationHub, "handle", slow_first_turn)
+    speech = chunks(korean_speech(), 0.15)
+    with client.websocket_connect(WS) as ws:
+        ws.send_json({"type": "start", "mode": "hands_free"})
+        for frame in speech:
+            ws.send_bytes(frame)
+        seen = receive_until(ws, "final")  # end of speech found; the reply is being made
+        assert not calls or not gate.is_set()
+        for frame in speech:
+            ws.send_bytes(frame)
+        gate.set()
+        seen += receive_until(ws, "bot", 4)
+        ws.send_json({"type": "stop"})
+    assert _finals_and_bots(seen) == ["final", "bot", "bot", "final", "bot", "bot"], seen
+    assert_same_speech([m["text"] for m in seen if m["type"] == "final"])
+    assert len(calls) == 2, calls
+
+
+# ----------------------------------------------------------------------------- grammar
+
+
+def _reply_with(custom: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make the bot's first reply carry ``custom`` (as Rasa sends it: its own element)."""
+    from bot.hub import ConversationHub
+    from bot.messages import BotReply
+
+    original = ConversationHub.handle
+    said: list[str] = []
+
+    async def with_custom(self: ConversationHub, message: Any) -> Any:
+        said.append(message.text)
+        replies = list(await original(self, message))
+        if len(said) == 1:
+            replies = [replies[0], BotReply(recipient_id=message.sender_id, custom=custom)]
+        return replies
+
+    monkeypatch.setattr(ConversationHub, "handle", with_custom)
+    return said
+
+
+def _record_recognisers(monkeypatch: pytest.MonkeyPatch, **options: Any) -> list[Any]:
+    from channels import kiosk
+    from voice.asr import RecognizerSession
+
+    made: list[RecognizerSession] = []
+
+    def make(*args: Any, **kwargs: Any) -> RecognizerSession:
+        session = RecognizerSession(*args, **{**kwargs, **options})
+        made.append(session)
+        return session
+
+    monkeypatch.setattr(kiosk, "RecognizerSession", make)
+    return made
+
+
+@pytest.mark.timeout(120)
+def test_the_next_utterance_is_heard_with_the_grammar_the_bot_expects(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reply expecting a choice (Korean options, for the Korean model) restricts the next
+    utterance to them; Chinese ordinals and commands are not in that model and dropped."""
+    _voice_env(monkeypatch)
+    said = _reply_with({"expect": {"kind": "choice", "options": ["하나", "둘"]}}, monkeypatch)
+    made = _record_recognisers(monkeypatch, require_unk=False)  # this model has no [unk]
+    with client.websocket_connect(WS) as ws:
+        ws.send_json({"type": "text", "text": "你好"})
+        receive_until_bot(ws)
+        ws.send_json({"type": "start"})
+        for frame in chunks(korean_speech(), 0.15):
+            ws.send_bytes(frame)
+        ws.send_json({"type": "stop"})
+        seen = receive_until(ws, "bot")
+    (recogniser,) = made
+    assert recogniser.active_grammar == ["하나", "둘", "[unk]"]
+    final = next(m for m in seen if m["type"] == "final")
+    assert final["text"] and set(final["text"].split()) <= {"하나", "둘"}, final
+    assert said[1] == final["text"]
+
+
+@pytest.mark.timeout(120)
+def test_an_expected_answer_the_model_cannot_restrict_is_heard_freely(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """yes/no words are Chinese, the test model Korean: all dropped with a warning, and the
+    person is still heard (free speech); then a reply without ``expect`` means free again."""
+    import logging
+
+    _voice_env(monkeypatch)
+    _reply_with({"expect": {"kind": "yes_no"}}, monkeypatch)
+    made = _record_recognisers(monkeypatch)
+    with caplog.at_level(logging.WARNING, logger="voice.asr"), client.websocket_connect(WS) as ws:
+        ws.send_json({"type": "text", "text": "你好"})
+        receive_until_bot(ws)
+        ws.send_json({"type": "start"})
+        for frame in chunks(korean_speech(), 0.15):
+            ws.send_bytes(frame)
+        ws.send_json({"type": "stop"})
+        seen = receive_until(ws, "bot")
+    assert "error" not in [m["type"] for m in seen], seen
+    assert next(m for m in seen if m["type"] == "final")["text"]
+    assert made[0].active_grammar is None
+    assert any("not in the model's vocabulary" in r.getMessage() for r in caplog.records)
