@@ -266,7 +266,7 @@ def test_queue_and_agent_messages_in_the_same_log(chat: Page, gateway: LiveServe
     chat.get_by_role("button", name="我用读屏软件").click()
     chat.get_by_label("输入要说的话").focus()
     type_and_send(chat, "转人工")
-    expect(chat.locator("#queue-status")).to_contain_text("排队中")
+    expect(chat.locator("#queue-status")).to_have_text(re.compile(r"排队中：您排在第 1 位"))
     expect(chat.locator(LOG)).to_contain_text("正在为您转接工作人员")
 
     api = f"{gateway.url}/api/agent"

@@ -107,8 +107,8 @@ function clearError() {
 
 function queueText(queue) {
   const minutes = Math.max(1, Math.round(Number(queue.eta_s) / 60));
-  if (queue.position <= 1) return `排队中：下一位就是您，大约等 ${minutes} 分钟。`;
-  return `排队中：您是第 ${queue.position} 位，大约等 ${minutes} 分钟。`;
+  // The same words as the spoken queue notice, so the two never seem to disagree.
+  return `排队中：您排在第 ${queue.position} 位，大约等 ${minutes} 分钟。`;
 }
 
 // ------------------------------------------------------------------ rendering
