@@ -29,6 +29,8 @@ SENDER_PATTERN = r"^[A-Za-z0-9_.:@-]{1,128}$"
 
 # Characters `str.strip()` leaves alone but that make a message look empty.
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+_INVISIBLE_PATTERN = "".join(f"\\u{ord(ch):04x}" for ch in _INVISIBLE)
+DEFAULT_MAX_MESSAGE_CHARS: int = Settings.model_fields["max_message_chars"].default
 
 router = APIRouter(tags=["rest"])
 
@@ -44,8 +46,18 @@ class RestRequest(BaseModel):
         examples=["kiosk-01:session-42"],
     )
     message: str = Field(
-        description="What the user said or typed (non-empty, at most max_message_chars).",
+        description=(
+            "What the user said or typed: at least one visible character, at most "
+            "GATEWAY_MAX_MESSAGE_CHARS (default 2000) after trimming spaces."
+        ),
         examples=["我想预约助餐服务"],
+        # Documented for clients and schemathesis; checked by hand below so each problem
+        # gets its own code (empty_message, message_too_long) instead of one 422.
+        json_schema_extra={
+            "minLength": 1,
+            "maxLength": DEFAULT_MAX_MESSAGE_CHARS,
+            "pattern": f"[^\\s{_INVISIBLE_PATTERN}]",
+        },
     )
     metadata: dict[str, Any] | None = Field(
         default=None, description="Passed on to Rasa unchanged."
