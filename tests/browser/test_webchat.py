@@ -154,6 +154,36 @@ def test_reload_restores_the_log_and_the_settings(chat: Page) -> None:
     assert messages(chat) == before
 
 
+def test_ending_the_conversation_clears_it_from_this_browser(chat: Page) -> None:
+    """A shared computer: the next person must not see (or continue) this conversation."""
+    chat.get_by_label("输入要说的话").focus()
+    type_and_send(chat, "第一句")
+    expect(chat.locator(f"{LOG} li.message")).to_have_count(3)
+    old_sender = sender_of(chat)
+
+    chat.once("dialog", lambda dialog: dialog.dismiss())  # "cancel" keeps everything
+    tab_to(chat, "结束对话")
+    chat.keyboard.press("Enter")
+    chat.wait_for_timeout(300)
+    assert sender_of(chat) == old_sender
+    expect(chat.locator(f"{LOG} li.message")).to_have_count(3)
+
+    chat.once("dialog", lambda dialog: dialog.accept())
+    chat.get_by_role("button", name="结束对话").focus()
+    chat.keyboard.press("Enter")
+    expect(chat.locator(f"{LOG} li.message")).to_have_count(0)
+    expect(chat.locator(LOG)).to_have_attribute("aria-busy", "false")
+    assert sender_of(chat) != old_sender
+    expect(chat.locator("#connection-status")).to_contain_text("上一次对话已经结束")
+    assert active(chat)["id"] == "message-input"
+    # The new conversation works, and the old one does not come back on reload.
+    type_and_send(chat, "新的一句")
+    expect(chat.locator(f"{LOG} li.message")).to_have_count(3)
+    chat.reload()
+    expect(chat.locator(LOG)).to_have_attribute("aria-busy", "false")
+    assert "第一句" not in " ".join(messages(chat))
+
+
 def test_axe_normal_and_elder_mode_with_messages_and_buttons(chat: Page) -> None:
     assert_no_axe_violations(chat)  # empty
     chat.get_by_label("输入要说的话").focus()

@@ -58,6 +58,7 @@ function senderId() {
 }
 
 const sender = senderId();
+const ENDED_KEY = "webchat.justEnded";
 
 function setToggle(button, key, on, apply) {
   button.setAttribute("aria-pressed", on ? "true" : "false");
@@ -335,6 +336,37 @@ async function listen(messageId, button) {
   }
 }
 
+// ------------------------------------------------------------------ ending
+
+// A new sender id makes a new, empty conversation; the old one stays on the server for
+// the staff, but this browser no longer knows its key. Reloading rebuilds the page from
+// scratch, and the next load says what happened and puts the cursor in the input.
+$("end-button").addEventListener("click", () => {
+  if (!window.confirm("结束后，这次的对话会从本页清除。确定要结束吗？")) return;
+  store(SENDER_KEY, newSenderId());
+  try {
+    window.sessionStorage.setItem(ENDED_KEY, "1");
+  } catch {
+    /* storage blocked: the page still starts afresh, just without the notice */
+  }
+  window.location.reload();
+});
+
+function announceEnded() {
+  let ended = null;
+  try {
+    ended = window.sessionStorage.getItem(ENDED_KEY);
+    window.sessionStorage.removeItem(ENDED_KEY);
+  } catch {
+    return;
+  }
+  if (ended !== "1") return;
+  say(connectionStatus, "上一次对话已经结束，可以开始新的对话了。");
+  input.focus();
+}
+
 // ------------------------------------------------------------------ start
+
+announceEnded();
 
 poll();
