@@ -20,17 +20,14 @@ and Rasa see them in the order they were sent.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-import weakref
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Protocol
 
 from bot.db import Database
 from bot.errors import GatewayError, NotFound
 from bot.events import EventBus
+from bot.keyed_locks import KeyedLocks
 from bot.messages import BotReply, UserMessage
 from bot.models import Role
 from bot.outbox import Outbox
@@ -59,22 +56,6 @@ class ConversationEngine(Protocol):
         ...
 
 
-class _SenderLocks:
-    """One lock per sender, forgotten when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-
-    @asynccontextmanager
-    async def hold(self, sender_id: str) -> AsyncIterator[None]:
-        lock = self._locks.get(sender_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[sender_id] = lock
-        async with lock:
-            yield
-
-
 class ConversationHub:
     """Routes user messages to whoever should answer them and records each turn."""
 
@@ -91,7 +72,7 @@ class ConversationHub:
         self._bus = bus
         self._watcher = watcher
         self._waiting_room = waiting_room
-        self._locks = _SenderLocks()
+        self._locks: KeyedLocks[str] = KeyedLocks()
 
     async def handle(self, message: UserMessage) -> list[BotReply]:
         """Answer one user message; errors propagate as `GatewayError` for the channel."""

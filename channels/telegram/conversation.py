@@ -20,11 +20,9 @@ What the hub says outside a turn (agent replies, queue news, hand-back) arrives 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +31,7 @@ from aiogram.types import Voice
 
 from bot.errors import GatewayError
 from bot.hub import ConversationHub
+from bot.keyed_locks import KeyedLocks
 from bot.messages import BotReply, UserMessage
 from bot.privacy import mask_pii
 from bot.settings import Settings
@@ -111,22 +110,14 @@ class TelegramConversations:
         )
         self.book = PayloadBook()
         self.chats: dict[int, ChatState] = {}
-        self._turn_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._turn_locks: KeyedLocks[int] = KeyedLocks()
 
     def state(self, chat_id: int) -> ChatState:
         return self.chats.setdefault(chat_id, ChatState())
 
-    @asynccontextmanager
-    async def _turn(self, chat_id: int) -> AsyncIterator[None]:
+    def _turn(self, chat_id: int) -> AbstractAsyncContextManager[None]:
         """One turn per chat at a time, so a voice note and a quick text stay in order."""
-        lock = self._turn_locks.get(chat_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._turn_locks[chat_id] = lock
-        async with lock:
-            yield
+        return self._turn_locks.hold(chat_id)
 
     # -- turns
 

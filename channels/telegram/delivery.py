@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
 from aiogram import Bot
@@ -25,6 +23,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramR
 from aiogram.methods import SendMessage, SendVoice, TelegramMethod
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 
+from bot.keyed_locks import KeyedLocks
 from channels.telegram.render import OutgoingText
 
 logger = logging.getLogger(__name__)
@@ -39,17 +38,11 @@ class Delivery:
         self.retry_limit = retry_limit
         self.max_wait_s = max_wait_s
         self.flood_waits = 0  # how often Telegram told us to slow down (for tests, health)
-        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._locks: KeyedLocks[int] = KeyedLocks()
 
-    @asynccontextmanager
-    async def chat(self, chat_id: int) -> AsyncIterator[None]:
+    def chat(self, chat_id: int) -> AbstractAsyncContextManager[None]:
         """Hold the chat: what is sent inside arrives together and in order."""
-        lock = self._locks.get(chat_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[chat_id] = lock
-        async with lock:
-            yield
+        return self._locks.hold(chat_id)
 
     async def call(self, method: TelegramMethod[T]) -> T | None:
         """Run one Bot API call with the 429 policy; None when it could not be done."""
