@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +21,10 @@ from bot.agents import create_agent, hash_token
 from bot.audit import entries
 from bot.db import Database
 from bot.models import Agent, AgentToken, AuditEntry, utcnow
+from bot.settings import Settings
+from channels.app import create_app
+from tests.app.fake_rasa import FakeRasaServer
+from tests.live_server import LiveServer
 
 WEBHOOK = "/webhooks/rest/webhook"
 PASSWORD = "correct-horse-battery"
@@ -167,3 +173,31 @@ def wait_for(check: Callable[[], T | None], timeout_s: float = 5.0, what: str = 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or check}")
         time.sleep(0.02)
+
+
+@contextmanager
+def gateway_with_fake_rasa(tmp_path: Path, *, agents: Sequence[str] = ()) -> Iterator[LiveServer]:
+    """The real gateway (uvicorn in a thread, SQLite in `tmp_path`) in front of a fake Rasa,
+    with `agents` already signed up (password `PASSWORD`). For tests that drive it over
+    real HTTP: browsers, schemathesis."""
+    rasa = FakeRasaServer()
+    rasa.start()
+    database_url = sqlite_url(tmp_path / "gateway.db")
+    settings = Settings(
+        rasa_url=rasa.url,
+        action_server_url=rasa.url,
+        rasa_token="test-token",
+        rasa_token_file=tmp_path / "no_token_file",
+        database_url=database_url,
+    )
+    server = LiveServer(create_app(settings))
+    server.start()
+    try:
+        # The caller's thread may run an event loop (Playwright's sync API): sign up beside it.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            for agent in agents:
+                pool.submit(add_agent, database_url, agent).result()
+        yield server
+    finally:
+        server.stop()
+        rasa.stop()

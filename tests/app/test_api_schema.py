@@ -11,7 +11,6 @@ not document, fails here.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -22,8 +21,7 @@ from schemathesis.config import SchemathesisConfig
 
 from bot.settings import Settings
 from channels.app import create_app
-from tests.app.fake_rasa import FakeRasaServer
-from tests.app.handoff_kit import PASSWORD, add_agent, sqlite_url
+from tests.app.handoff_kit import PASSWORD, gateway_with_fake_rasa
 from tests.live_server import LiveServer
 
 AGENT = "schema-agent"
@@ -47,29 +45,8 @@ class Gateway:
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    tmp_path: Path = tmp_path_factory.mktemp("schema")
-    rasa = FakeRasaServer()
-    rasa.start()
-    database_url = sqlite_url(tmp_path / "gateway.db")
-    server = LiveServer(
-        create_app(
-            Settings(
-                rasa_url=rasa.url,
-                action_server_url=rasa.url,
-                rasa_token="test-token",
-                rasa_token_file=tmp_path / "no_token_file",
-                database_url=database_url,
-            )
-        )
-    )
-    server.start()
-    with ThreadPoolExecutor(max_workers=1) as pool:  # the app's own loop runs elsewhere
-        pool.submit(add_agent, database_url, AGENT).result()
-    try:
+    with gateway_with_fake_rasa(tmp_path_factory.mktemp("schema"), agents=[AGENT]) as server:
         yield Gateway(server)
-    finally:
-        server.stop()
-        rasa.stop()
 
 
 @pytest.fixture(scope="module")

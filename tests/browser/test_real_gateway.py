@@ -4,7 +4,6 @@ Rasa is a fake server (tests/app/fake_rasa.py). Login, claim, reply, hand back, 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from bot.settings import Settings
-from channels.app import create_app
-from tests.app.fake_rasa import FakeRasaServer
-from tests.app.handoff_kit import PASSWORD, add_agent, sqlite_url, wait_for
+from tests.app.handoff_kit import PASSWORD, gateway_with_fake_rasa, wait_for
 
 from .conftest import LiveServer
 from .helpers import assert_no_axe_violations, claim_first, login
@@ -27,26 +23,8 @@ USER = "browser-user-1"
 
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[LiveServer]:
-    rasa = FakeRasaServer()
-    rasa.start()
-    database_url = sqlite_url(tmp_path / "gateway.db")
-    settings = Settings(
-        rasa_url=rasa.url,
-        action_server_url=rasa.url,
-        rasa_token="test-token",
-        rasa_token_file=tmp_path / "no_token_file",
-        database_url=database_url,
-    )
-    server = LiveServer(create_app(settings))
-    server.start()
-    # Playwright's sync API runs an event loop in this thread: create the account beside it.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(add_agent, database_url, AGENT).result()
-    try:
+    with gateway_with_fake_rasa(tmp_path, agents=[AGENT]) as server:
         yield server
-    finally:
-        server.stop()
-        rasa.stop()
 
 
 def user_says(server: LiveServer, text: str) -> list[dict[str, Any]]:

@@ -8,18 +8,13 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from bot.settings import Settings
-from channels.app import create_app
-from tests.app.fake_rasa import FakeRasaServer
-from tests.app.handoff_kit import PASSWORD, add_agent, sqlite_url
+from tests.app.handoff_kit import PASSWORD, gateway_with_fake_rasa
 
 from .conftest import LiveServer
 from .helpers import (
@@ -40,27 +35,8 @@ LOG = '[role="log"]'
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One gateway for the module; every test's browser context is a new user (its own
     localStorage, so its own ``web-…`` sender id)."""
-    tmp_path: Path = tmp_path_factory.mktemp("webchat")
-    rasa = FakeRasaServer()
-    rasa.start()
-    database_url = sqlite_url(tmp_path / "gateway.db")
-    settings = Settings(
-        rasa_url=rasa.url,
-        action_server_url=rasa.url,
-        rasa_token="test-token",
-        rasa_token_file=tmp_path / "no_token_file",
-        database_url=database_url,
-    )
-    server = LiveServer(create_app(settings))
-    server.start()
-    # Playwright's sync API runs an event loop in this thread: create the account beside it.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(add_agent, database_url, AGENT).result()
-    try:
+    with gateway_with_fake_rasa(tmp_path_factory.mktemp("webchat"), agents=[AGENT]) as server:
         yield server
-    finally:
-        server.stop()
-        rasa.stop()
 
 
 @pytest.fixture
