@@ -31,6 +31,7 @@ from pydantic import Field
 from bot.errors import ErrorCode, InvalidRequest, NotFound
 from bot.hub import ConversationHub
 from bot.messages import BotReply
+from bot.models import MAX_BIG_ID
 from bot.views import UserMessageView
 from channels.deps import HubDep, SettingsDep, body_doc
 from channels.error_handlers import ErrorBody, ErrorDetail
@@ -111,7 +112,7 @@ async def send_message(request: Request, hub: HubDep, settings: SettingsDep) -> 
 async def message_speech(
     hub: HubDep,
     sender_id: Annotated[str, Path(pattern=SENDER_PATTERN)],
-    message_id: Annotated[int, Path(ge=1)],
+    message_id: Annotated[int, Path(ge=1, le=MAX_BIG_ID)],
 ) -> Response:
     """Synthesised on request only, so nobody is ever surprised by sound."""
     message, rate = await find_spoken_message(hub, sender_id, message_id)
