@@ -53,7 +53,7 @@ from channels.deps import get_app_settings, get_bus, get_hub
 from channels.pages import add_page
 from voice import asr
 from voice.asr import RecognizerSession
-from voice.audio import check_pcm_frame
+from voice.audio import BYTES_PER_SECOND, check_pcm_frame
 from voice.errors import DialogueError, VoiceError, VoiceErrorCode
 from voice.expectations import FREE, Expectation, expectation_of_turn, grammar_for
 from voice.pipeline import (
@@ -74,7 +74,7 @@ MAX_FRAME_BYTES = 64 * 1024  # 2 s of audio; the page sends ~0.1 s frames
 MAX_CONTROL_BYTES = 16 * 1024
 # Hands-free: speech that arrives while the previous reply is prepared is held for the next
 # utterance, at most this much (the most recent part is kept).
-MAX_HELD_BYTES = 10 * 32000
+MAX_HELD_BYTES = 10 * BYTES_PER_SECOND
 # The words the bot understands for each big button (``end`` is handled here: new sender).
 COMMANDS = {"repeat": "再说一遍", "slower": "慢一点", "human": "转人工"}
 _ERRORS = {

