@@ -51,6 +51,7 @@ from bot.settings import Settings
 from bot.user_feed import QueuePlace, UserPush, follow_users, queue_place
 from channels.deps import get_app_settings, get_bus, get_hub
 from channels.pages import add_page
+from nlu.commands import COMMAND_WORDS
 from voice import asr
 from voice.asr import RecognizerSession
 from voice.audio import BYTES_PER_SECOND, check_pcm_frame
@@ -75,8 +76,8 @@ MAX_CONTROL_BYTES = 16 * 1024
 # Hands-free: speech that arrives while the previous reply is prepared is held for the next
 # utterance, at most this much (the most recent part is kept).
 MAX_HELD_BYTES = 10 * BYTES_PER_SECOND
-# The words the bot understands for each big button (``end`` is handled here: new sender).
-COMMANDS = {"repeat": "再说一遍", "slower": "慢一点", "human": "转人工"}
+# The big buttons that send a command word (`nlu.commands`); ``end`` is handled here (new sender).
+COMMANDS = ("repeat", "slower", "human")
 _ERRORS = {
     "bad_frame": "收到的数据有问题，请再试一次。",
     "frame_too_large": "收到的数据太大了，请再试一次。",
@@ -408,7 +409,7 @@ class KioskSession:
             if name == "end":
                 await self.end()
             elif isinstance(name, str) and name in COMMANDS:
-                await self.text_turn(COMMANDS[name])
+                await self.text_turn(COMMAND_WORDS[name])
             else:
                 await self.error("bad_message")
         else:

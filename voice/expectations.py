@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from nlu.commands import COMMAND_WORDS
 from voice.asr import NUMBER_WORDS, YES_NO_PHRASES, Grammar
 
 logger = logging.getLogger(__name__)
 
 # The accessibility commands the bot understands in every state (../shared/design.md).
-COMMAND_PHRASES = ("再说一遍", "慢一点", "帮助", "转人工", "取消")
+COMMAND_PHRASES = tuple(COMMAND_WORDS.values())
 # "The second one": how people pick from a list read out to them.
 ORDINAL_PHRASES = (
     "第一个",

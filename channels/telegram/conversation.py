@@ -45,6 +45,7 @@ from channels.telegram.render import (
     split_text,
     spoken_text,
 )
+from nlu.commands import COMMAND_WORDS
 from voice import asr
 from voice.asr import RecognizerSession
 from voice.errors import MESSAGES, DialogueError, VoiceError, VoiceErrorCode
@@ -73,7 +74,8 @@ TEXT_TOO_LONG = "这段话太长了，请分几次说。"
 UNSUPPORTED = "我只能看懂文字和语音消息，请打字或者发语音。"
 EMPTY = "请先输入要说的话。"
 # Commands that are words the assistant understands in every state (see the design brief).
-COMMAND_WORDS = {"help": "帮助", "human": "转人工", "slower": "慢一点", "repeat": "再说一遍"}
+# The chat commands that are words the assistant understands in every state.
+CHAT_COMMANDS = ("help", "human", "slower", "repeat")
 
 
 def sender_for(chat_id: int) -> str:

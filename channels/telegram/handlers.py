@@ -22,7 +22,7 @@ from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandStart
 from aiogram.types import CallbackQuery, InaccessibleMessage, Message
 
-from channels.telegram.conversation import COMMAND_WORDS, UNSUPPORTED, TelegramConversations
+from channels.telegram.conversation import CHAT_COMMANDS, UNSUPPORTED, TelegramConversations
 from channels.telegram.render import button_title, payload_of
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def build_router(chats: TelegramConversations) -> Router:
     async def voice_toggle(message: Message) -> None:
         await guarded(message.chat.id, lambda: chats.toggle_voice(message.chat.id))
 
-    @router.message(Command(*COMMAND_WORDS))
+    @router.message(Command(*CHAT_COMMANDS))
     async def word_command(message: Message) -> None:
         name = (message.text or "").split()[0].lstrip("/").split("@")[0].lower()
         await guarded(message.chat.id, lambda: chats.command(message.chat.id, name))
