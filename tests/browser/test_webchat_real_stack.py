@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 from scripts.stack import Stack
 from tests.app.real_stack import running_stack
 
-from .helpers import active, assert_no_axe_violations, log_additions, watch_log
+from .helpers import active, assert_no_axe_violations, log_additions, tab_to, watch_log
 
 LOG = '[role="log"]'
 # Rasa on a loaded 2-core machine: a turn can take seconds; a passing step never waits this.
@@ -99,7 +99,13 @@ def test_spoken_digits_typed_as_a_recogniser_writes_them(stack: Stack, page: Pag
     bot_says(page, "身份证")
     say_by_keyboard(page, "幺幺零幺零五 一九四九一零零一 零零三幺")
     bot_says(page, "我听到的号码是：110105，19491001，0031。对吗？")
-    say_by_keyboard(page, "对")
+    # The read-back offers 对 / 不对 as buttons: Tab to 对, Enter; focus returns to the input.
+    choices = page.locator(f"{LOG} .quick-replies:visible button")
+    expect(choices).to_have_text(["对", "不对"])
+    tab_to(page, "对")
+    page.keyboard.press("Enter")
+    expect(page.locator(f"{LOG} li.message.from-user").last).to_contain_text("对")
+    assert active(page)["id"] == "message-input"
     # The module's first test already certified 王桂兰 this year (same registry).
     expect(page.locator(f"{LOG} li.message.from-bot").last).to_contain_text(
         re.compile("认证成功|今年已经认证"), timeout=TURN_TIMEOUT_MS
