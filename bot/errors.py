@@ -26,6 +26,7 @@ class ErrorCode(StrEnum):
     INVALID_SENDER = "invalid_sender"
     INVALID_MESSAGE = "invalid_message"
     INVALID_METADATA = "invalid_metadata"
+    INVALID_CLIENT_MESSAGE_ID = "invalid_client_message_id"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     ENGINE_UNAVAILABLE = "engine_unavailable"
@@ -50,6 +51,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.INVALID_SENDER: "用户编号不对，请联系工作人员。",
     ErrorCode.INVALID_MESSAGE: "消息内容不对，请再试一次。",
     ErrorCode.INVALID_METADATA: "附加信息格式不对，请联系工作人员。",
+    ErrorCode.INVALID_CLIENT_MESSAGE_ID: "消息编号不对，请联系工作人员。",
     ErrorCode.NOT_FOUND: "没有这个地址。",
     ErrorCode.METHOD_NOT_ALLOWED: "不支持这种请求方式。",
     ErrorCode.ENGINE_UNAVAILABLE: "助手暂时连不上，请稍后再试。",

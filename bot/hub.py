@@ -16,16 +16,25 @@ bus and the user messages API, not through this call's return value.
 
 Turns of one sender are handled one after another (a per-sender lock), so the transcript
 and Rasa see them in the order they were sent.
+
+A channel may name a user message with its own ``client_message_id`` (the web chat does,
+and keeps it while the user retries a failed send). The stored id is looked up inside the
+per-sender lock, so a retry after a lost answer, or two identical requests at once, make
+one turn: the later one gets the replies the first one stored, without asking Rasa again
+or adding rows. A turn that got no answer (the engine failed) gives its id up, so the
+retry is answered for real. The unique index on (conversation, client id) keeps the
+promise across gateway processes too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Protocol
 
 from bot.db import Database
-from bot.errors import GatewayError, NotFound
+from bot.errors import ErrorCode, GatewayError, InvalidRequest, NotFound
 from bot.events import EventBus
 from bot.keyed_locks import KeyedLocks
 from bot.messages import BotReply, UserMessage
@@ -39,7 +48,11 @@ from bot.transcript import (
     append_reply,
     asr_confidence_of,
     ensure_conversation,
+    find_client_turn,
+    is_client_message_id,
     lock_conversation,
+    release_client_id,
+    replies_after,
     user_page,
 )
 from bot.views import UserMessages
@@ -74,12 +87,21 @@ class ConversationHub:
         self._waiting_room = waiting_room
         self._locks: KeyedLocks[str] = KeyedLocks()
 
-    async def handle(self, message: UserMessage) -> list[BotReply]:
-        """Answer one user message; errors propagate as `GatewayError` for the channel."""
+    async def handle(
+        self, message: UserMessage, *, client_message_id: str | None = None
+    ) -> list[BotReply]:
+        """Answer one user message; errors propagate as `GatewayError` for the channel.
+
+        `client_message_id` (1-64 of A-Z a-z 0-9 _ -) makes the call idempotent within the
+        sender's conversation: a message already stored under it is not handled again, and
+        the replies that followed it are returned instead (see the module docstring).
+        """
+        if client_message_id is not None and not is_client_message_id(client_message_id):
+            raise InvalidRequest(ErrorCode.INVALID_CLIENT_MESSAGE_ID)
         started = time.perf_counter()
         async with self._locks.hold(message.sender_id):
             try:
-                replies, route = await self._handle(message)
+                replies, route = await self._handle(message, client_message_id)
             except GatewayError as err:
                 logger.warning(
                     "turn failed channel=%s sender=%r code=%s chars=%d ms=%d",
@@ -111,11 +133,18 @@ class ConversationHub:
         )
         return replies
 
-    async def _handle(self, message: UserMessage) -> tuple[list[BotReply], str]:
-        """Store the user's turn, then let people or the bot answer it."""
+    async def _handle(
+        self, message: UserMessage, client_message_id: str | None
+    ) -> tuple[list[BotReply], str]:
+        """Store the user's turn, then let people or the bot answer it; or, for a message
+        already stored under `client_message_id`, return what answered it then."""
         outbox = Outbox(in_turn=True)
         async with self._db.transaction() as session:
             conversation = await ensure_conversation(session, message)
+            if client_message_id is not None:
+                earlier = await find_client_turn(session, conversation.id, client_message_id)
+                if earlier is not None:
+                    return await replies_after(session, message.sender_id, earlier), "replay"
             handoff = await active_for(session, conversation.id)
             turn = await append(
                 session,
@@ -124,6 +153,7 @@ class ConversationHub:
                 text=message.text,
                 channel=message.channel,
                 asr_confidence=asr_confidence_of(message.metadata),
+                client_message_id=client_message_id,
                 flush=False,
             )
             outbox.add(conversation, turn, claimed_by=handoff.claimed_by if handoff else None)
@@ -138,22 +168,39 @@ class ConversationHub:
             return answer.replies, f"people:{handoff.status}"
 
         # No transaction is open while Rasa thinks: a slow engine must not hold locks.
-        replies = await self._engine.send(message)
-        request = HandoffRequest.from_replies(replies)
-        async with self._db.transaction() as session:
-            locked = await lock_conversation(session, conversation.id)
-            assert locked is not None
-            for reply in replies:
-                outbox.add(locked, await append_reply(session, locked, reply), claimed_by=None)
-            if request is not None:
-                notice = await self._waiting_room.enqueue(
-                    session, locked, request, message.channel, outbox
-                )
+        try:
+            replies = await self._engine.send(message)
+            request = HandoffRequest.from_replies(replies)
+            async with self._db.transaction() as session:
+                locked = await lock_conversation(session, conversation.id)
+                assert locked is not None
+                for reply in replies:
+                    outbox.add(locked, await append_reply(session, locked, reply), claimed_by=None)
+                if request is not None:
+                    notice = await self._waiting_room.enqueue(
+                        session, locked, request, message.channel, outbox
+                    )
+        except BaseException:
+            if client_message_id is not None:
+                # Shielded: a cancelled request must still not leave an unanswered turn
+                # that would turn every retry into an empty replay.
+                await asyncio.shield(self._release_client_id(turn.id))
+            raise
         outbox.publish(self._bus)
         if request is None:
             return replies, "bot"
         self._watcher.changed()
         return [*replies, notice], "bot+handoff"
+
+    async def _release_client_id(self, turn_id: int) -> None:
+        """Let a retry of an unanswered turn be handled again (`release_client_id`)."""
+        try:
+            async with self._db.transaction() as session:
+                await release_client_id(session, turn_id)
+        except Exception:
+            # The original error is what the channel must see; this one only means a
+            # retry of the same message will be answered with nothing.
+            logger.warning("could not release the client id of turn %d", turn_id, exc_info=True)
 
     async def messages_for(self, sender_id: str, after: int, limit: int) -> UserMessages:
         """What the user's channel may show after cursor `after`: their own turns, the

@@ -127,7 +127,13 @@ class Message(Base):
     """One turn of the transcript; its id is the user messages API's cursor."""
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_conversation_id_id", "conversation_id", "id"),)
+    __table_args__ = (
+        Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+        # A retried send finds its first attempt here instead of becoming a second turn;
+        # unique so that even two gateway processes cannot store the same message twice.
+        # NULLs (turns without a client id) never collide, on SQLite and PostgreSQL alike.
+        Index("uq_messages_client_message_id", "conversation_id", "client_message_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
@@ -139,6 +145,9 @@ class Message(Base):
     asr_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The channel's own id for a user turn (the web chat's per-message id, kept across
+    # retries), so a retry after a lost answer is recognised; see `ConversationHub.handle`.
+    client_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Handoff(Base):

@@ -6,6 +6,11 @@ that Rasa then fails on is still there). What was said stays in the database as 
 masking of personal numbers happens when staff *read* it (`to_transcript_message`), so
 the audited reveal can show the original.
 
+A channel may name each user turn with its own id (``client_message_id``, unique per
+conversation): a send retried after its answer was lost then finds the stored turn
+(`find_client_turn`) and gets the replies that followed it (`replies_after`) instead of
+being stored and answered a second time.
+
 Message ids double as the user messages API's cursor. For a cursor to never skip a
 message, ids of one conversation must become visible in increasing order: every writer
 therefore locks the conversation row first (`lock_conversation`; on SQLite the database
@@ -15,10 +20,11 @@ lock already serialises writers).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +36,8 @@ from bot.views import Profile, TranscriptMessage, UserMessages, UserMessageView
 logger = logging.getLogger(__name__)
 
 LOW_CONFIDENCE_BELOW = 0.6
+# A channel's id for one user message: short, and safe in URLs, logs and JSON as it is.
+CLIENT_MESSAGE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 _PROFILE_FLAGS = tuple(Profile.model_fields)
 
 
@@ -125,6 +133,7 @@ async def append(
     channel: str | None = None,
     asr_confidence: float | None = None,
     agent_id: int | None = None,
+    client_message_id: str | None = None,
     flush: bool = True,
 ) -> Message:
     """Store one turn; the caller holds the conversation lock and publishes after commit.
@@ -142,6 +151,7 @@ async def append(
         asr_confidence=asr_confidence,
         agent_id=agent_id,
         created_at=utcnow(),
+        client_message_id=client_message_id,
     )
     session.add(message)
     if flush:
@@ -160,6 +170,60 @@ async def append_reply(
         text=reply.text,
         buttons=reply.buttons,
         custom=reply.custom,
+    )
+
+
+def is_client_message_id(value: str) -> bool:
+    """Whether `value` may be stored as a channel's message id (`CLIENT_MESSAGE_ID_PATTERN`)."""
+    return re.fullmatch(CLIENT_MESSAGE_ID_PATTERN, value) is not None
+
+
+async def find_client_turn(
+    session: AsyncSession, conversation_id: int, client_message_id: str
+) -> Message | None:
+    """The user turn the channel sent under `client_message_id`, if it is already stored."""
+    result: Message | None = await session.scalar(
+        select(Message).where(
+            Message.conversation_id == conversation_id,
+            Message.client_message_id == client_message_id,
+            Message.role == Role.USER.value,
+        )
+    )
+    return result
+
+
+async def replies_after(session: AsyncSession, sender_id: str, turn: Message) -> list[BotReply]:
+    """What answered `turn`: the bot and agent messages after it, up to the next user turn.
+
+    Rebuilt from the transcript, so a retried send gets the same REST-shaped answer the
+    lost one carried (text, buttons, custom; the only parts of a reply that are stored).
+    """
+    later = (Message.conversation_id == turn.conversation_id, Message.id > turn.id)
+    next_user: int | None = await session.scalar(
+        select(func.min(Message.id)).where(*later, Message.role == Role.USER.value)
+    )
+    statement = select(Message).where(*later).order_by(Message.id)
+    if next_user is not None:
+        statement = statement.where(Message.id < next_user)
+    return [
+        BotReply(
+            recipient_id=sender_id,
+            text=row.text,
+            buttons=[Button.model_validate(b) for b in row.buttons] if row.buttons else None,
+            custom=row.custom,
+        )
+        for row in await session.scalars(statement)
+    ]
+
+
+async def release_client_id(session: AsyncSession, message_id: int) -> None:
+    """Forget the client id of a turn that got no answer, so a retry is handled anew.
+
+    The turn itself stays (staff see every attempt); only a turn that was answered may
+    turn a retry into a replay.
+    """
+    await session.execute(
+        update(Message).where(Message.id == message_id).values(client_message_id=None)
     )
 
 

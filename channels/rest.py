@@ -9,7 +9,7 @@ each kind of bad input gets its own status and code.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -68,7 +68,10 @@ _FIELD_CODES = {
     "sender": ErrorCode.INVALID_SENDER,
     "message": ErrorCode.INVALID_MESSAGE,
     "metadata": ErrorCode.INVALID_METADATA,
+    # Only in bodies that extend the REST shape (the web chat's).
+    "client_message_id": ErrorCode.INVALID_CLIENT_MESSAGE_ID,
 }
+BodyT = TypeVar("BodyT", bound=RestRequest)
 
 _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {
@@ -109,8 +112,19 @@ async def read_user_message(request: Request, settings: Settings, channel: str) 
     Shared with the web chat so every text entry point rejects the same bad input with
     the same codes (one set of rules to test, one set of messages to read aloud).
     """
+    body = await read_rest_body(request, settings, RestRequest)
+    return user_message_from(body, settings, channel)
+
+
+async def read_rest_body(request: Request, settings: Settings, model: type[BodyT]) -> BodyT:
+    """The JSON body checked against `model`: the REST shape, or a channel's extension of
+    it (the web chat adds ``client_message_id``), with the REST channel's error codes."""
     data = await read_json_body(request, settings.max_body_bytes)
-    body = _validate(data)
+    return _validate(data, model)
+
+
+def user_message_from(body: RestRequest, settings: Settings, channel: str) -> UserMessage:
+    """The text checks that need settings (blank, too long), then the `UserMessage`."""
     text = body.message.strip()
     if _is_blank(text):
         raise BadRequest(ErrorCode.EMPTY_MESSAGE)
@@ -129,10 +143,10 @@ def _is_blank(text: str) -> bool:
     return all(ch.isspace() or ch in _INVISIBLE for ch in text)
 
 
-def _validate(data: Any) -> RestRequest:
+def _validate(data: Any, model: type[BodyT]) -> BodyT:
     """Map pydantic's errors to one code naming the first offending field."""
     try:
-        return RestRequest.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as err:
         locations = [error["loc"][0] if error["loc"] else "" for error in err.errors()]
         # Log field names only; pydantic's own message would quote the input.

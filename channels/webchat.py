@@ -13,6 +13,11 @@ accessibility flags (``screen_reader``, ``elder_mode``) in the metadata, so agen
 them and the queue serves these users first. The answer is the REST reply list, but the
 page does not render it: the transcript is the single source of truth.
 
+The body may also carry ``client_message_id``: the page makes a random one for each message
+it sends and keeps it while the user retries that message after a failure. When the first
+attempt did reach the gateway (only its answer was lost), the retry is not a second turn:
+the hub returns the replies stored the first time (`ConversationHub.handle`).
+
 ``GET /api/conversations/{sender_id}/messages/{message_id}/speech`` speaks one bot or
 agent message of that sender as ``audio/wav`` (the "朗读" button; never autoplayed), at
 the speech rate the conversation last asked for (慢一点).
@@ -32,11 +37,12 @@ from bot.errors import ErrorCode, InvalidRequest, NotFound
 from bot.hub import ConversationHub
 from bot.messages import BotReply
 from bot.models import MAX_BIG_ID
+from bot.transcript import CLIENT_MESSAGE_ID_PATTERN
 from bot.views import UserMessageView
 from channels.deps import HubDep, SettingsDep, body_doc
 from channels.error_handlers import ErrorBody, ErrorDetail
 from channels.pages import add_page
-from channels.rest import SENDER_PATTERN, RestRequest, read_user_message
+from channels.rest import SENDER_PATTERN, RestRequest, read_rest_body, user_message_from
 from voice.errors import MESSAGES as VOICE_MESSAGES
 from voice.errors import VoiceError, VoiceErrorCode
 from voice.tts import shared_synthesizer
@@ -64,9 +70,26 @@ add_page(
 )
 
 
-class WebChatRequest(RestRequest):
-    """The REST channel's body, with the page's ``web-…`` sender (for the OpenAPI document;
-    the body is read and checked by `read_user_message` plus the sender pattern)."""
+class WebChatBody(RestRequest):
+    """What the web chat reads: the REST channel's body plus the page's message id."""
+
+    client_message_id: str | None = Field(
+        default=None,
+        pattern=CLIENT_MESSAGE_ID_PATTERN,
+        description=(
+            "The page's id for this message: 1-64 of A-Z a-z 0-9 _ -, new for each message, "
+            "the same for every retry of it. A message already received under this id in "
+            "this conversation is not handled again: the answer is the replies that followed "
+            "it then. Anything else is 422 invalid_client_message_id."
+        ),
+        examples=["6f1c2a9e4b7d40a3b5e8c0d1f2a3b4c5"],
+    )
+
+
+class WebChatRequest(WebChatBody):
+    """The web chat's body with the page's ``web-…`` sender (for the OpenAPI document; the
+    body is read and checked as a `WebChatBody` plus the sender pattern, so each problem
+    keeps the REST channel's code)."""
 
     sender: str = Field(
         pattern=WEB_SENDER_PATTERN,
@@ -78,7 +101,10 @@ class WebChatRequest(RestRequest):
 _SEND_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "invalid_json, invalid_encoding, empty_message…"},
     413: {"model": ErrorBody, "description": "body_too_large"},
-    422: {"model": ErrorBody, "description": "invalid_request, invalid_sender (not web-…)…"},
+    422: {
+        "model": ErrorBody,
+        "description": "invalid_request, invalid_sender (not web-…), invalid_client_message_id…",
+    },
     503: {"model": ErrorBody, "description": "engine_unavailable: Rasa is down or too slow"},
 }
 
@@ -91,11 +117,15 @@ _SEND_ERRORS: dict[int | str, dict[str, Any]] = {
     openapi_extra=body_doc(WebChatRequest),
 )
 async def send_message(request: Request, hub: HubDep, settings: SettingsDep) -> JSONResponse:
-    """Same validation and codes as the REST webhook; the page then reads the transcript."""
-    message = await read_user_message(request, settings, CHANNEL_NAME)
+    """Same validation and codes as the REST webhook; the page then reads the transcript.
+
+    A retry under the same ``client_message_id`` answers like the first attempt did.
+    """
+    body = await read_rest_body(request, settings, WebChatBody)
+    message = user_message_from(body, settings, CHANNEL_NAME)
     if re.fullmatch(WEB_SENDER_PATTERN, message.sender_id) is None:
         raise InvalidRequest(ErrorCode.INVALID_SENDER)
-    replies = await hub.handle(message)
+    replies = await hub.handle(message, client_message_id=body.client_message_id)
     return JSONResponse([reply.to_rest() for reply in replies])
 
 
