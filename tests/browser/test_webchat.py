@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Request, Route, expect
 
 from tests.app.handoff_kit import PASSWORD, gateway_with_fake_rasa
 
@@ -29,6 +29,7 @@ from .helpers import (
 
 AGENT = "zhaomin"
 LOG = '[role="log"]'
+SEND = "/api/webchat/messages"
 
 
 @pytest.fixture(scope="module")
@@ -211,6 +212,86 @@ def test_send_failure_keeps_the_text_and_retry_works(chat: Page) -> None:
     assert messages(chat)[0] == "您说：\n我要认证"
     expect(chat.get_by_label("输入要说的话")).to_have_value("")
     expect(alert).to_have_text("")
+
+
+def test_a_send_whose_answer_was_lost_is_said_once_when_retried(chat: Page) -> None:
+    """The gateway got the message and answered, but the answer never reached the page
+    (a dropped connection, a proxy timeout). The page says it was not sent and keeps the
+    words; sending them again must not make a second turn: same client_message_id, and
+    the log shows the message and the bot's reply once."""
+    sent: list[Any] = []
+
+    def record(request: Request) -> None:
+        if request.url.endswith(SEND):
+            sent.append(request.post_data_json)
+
+    chat.on("request", record)
+
+    def lose_the_answer(route: Route) -> None:
+        route.fetch()  # the gateway stores the turn and answers it...
+        route.abort()  # ...and the answer is lost on the way back
+
+    chat.route("**/api/webchat/messages", lose_the_answer)
+    chat.get_by_label("输入要说的话").focus()
+    type_and_send(chat, "我要认证")
+    expect(chat.get_by_role("alert")).to_contain_text("没有发出去")
+    expect(chat.get_by_label("输入要说的话")).to_have_value("我要认证")
+
+    chat.unroute("**/api/webchat/messages")
+    chat.keyboard.press("Enter")  # the user tries again, as the page asked
+    expect(chat.get_by_label("输入要说的话")).to_have_value("")
+    expect(chat.get_by_role("alert")).to_have_text("")
+    expect(chat.locator(f"{LOG} li.message")).to_have_count(3)
+    chat.wait_for_timeout(2500)  # a poll later, still nothing twice
+    shown = messages(chat)
+    assert shown.count("您说：\n我要认证") == 1, shown
+    assert shown.count("助手说：\n您说的是：我要认证\n朗读") == 1, shown
+    assert len(shown) == 3, shown
+    first, retry = sent
+    assert retry["client_message_id"] == first["client_message_id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", first["client_message_id"])
+
+    type_and_send(chat, "我要认证")  # the same words again, on purpose: a new message
+    expect(chat.locator(f"{LOG} li.message")).to_have_count(6)
+    assert sent[2]["client_message_id"] != first["client_message_id"]
+
+
+def set_visibility(page: Page, state: str) -> None:
+    """What switching tabs does; headless Chromium never hides a page by itself."""
+    page.evaluate(
+        """(state) => {
+          const define = (name, get) =>
+            Object.defineProperty(document, name, { configurable: true, get });
+          define("visibilityState", () => state);
+          define("hidden", () => state === "hidden");
+          document.dispatchEvent(new Event("visibilitychange"));
+        }""",
+        state,
+    )
+
+
+def test_a_hidden_tab_polls_slowly_and_catches_up_when_shown(
+    chat: Page, gateway: LiveServer
+) -> None:
+    polls: list[str] = []
+    chat.on("request", lambda r: polls.append(r.url) if "/messages?after=" in r.url else None)
+    set_visibility(chat, "hidden")
+    chat.wait_for_timeout(2500)  # the poll already planned (within 2 s) may still run
+    polls.clear()
+    # Meanwhile the conversation goes on elsewhere (another tab of the same user).
+    answer = httpx.post(
+        f"{gateway.url}{SEND}",
+        json={"sender": sender_of(chat), "message": "在别的标签页说的"},
+    )
+    answer.raise_for_status()
+    chat.wait_for_timeout(5000)
+    assert polls == [], "hidden: every 15 s, not every 2 s"
+    expect(chat.locator(f"{LOG} li.message")).to_have_count(0)
+
+    set_visibility(chat, "visible")
+    # At once, not after the rest of the 15 s: well before the 2 s poll could do it.
+    expect(chat.locator(f"{LOG} li.message")).to_have_count(3, timeout=1500)
+    assert messages(chat)[0] == "您说：\n在别的标签页说的"
 
 
 def test_server_error_message_is_announced(chat: Page) -> None:

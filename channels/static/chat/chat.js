@@ -1,12 +1,16 @@
 // The web chat. Renders ONLY from the transcript API (GET …/messages?after=cursor): after
-// each send and every 2 s while the page is open. So a reload, a dropped connection or an
-// agent's reply all end up in the same log, once, in order. Nothing typed is lost: the
-// input is cleared only after the server has the message.
+// each send, every 2 s while the page is open (every 15 s while the tab is hidden, and at
+// once when it is shown again). So a reload, a dropped connection or an agent's reply all
+// end up in the same log, once, in order. Nothing typed is lost: the input is cleared only
+// after the server has the message. Nothing is said twice either: each message carries a
+// random client_message_id, kept for retries of the same words, so a retry of a send whose
+// answer was lost is recognised by the server instead of becoming a second turn.
 
 const SENDER_KEY = "webchat.sender";
 const ELDER_KEY = "webchat.elderMode";
 const READER_KEY = "webchat.screenReader";
 const POLL_MS = 2000;
+const HIDDEN_POLL_MS = 15000; // a hidden tab still gets everything, just less often
 const MAX_BACKOFF_MS = 30000;
 const PAGE_LIMIT = 100;
 const SENDER_RE = /^web-[A-Za-z0-9_-]{8,100}$/;
@@ -42,10 +46,14 @@ function store(key, value) {
   }
 }
 
-function newSenderId() {
+function randomHex() {
   const bytes = new Uint8Array(16);
   window.crypto.getRandomValues(bytes);
-  return "web-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function newSenderId() {
+  return "web-" + randomHex();
 }
 
 function senderId() {
@@ -218,7 +226,17 @@ function lostConnection() {
 }
 
 let delay = POLL_MS;
+let pollTimer = 0;
+let polling = false;
+
+function hidden() {
+  return document.visibilityState === "hidden";
+}
+
 async function poll() {
+  window.clearTimeout(pollTimer);
+  if (polling) return; // the poll under way schedules the next one
+  polling = true;
   try {
     await refresh();
     online();
@@ -226,13 +244,28 @@ async function poll() {
   } catch {
     lostConnection();
     delay = Math.min(delay * 2, MAX_BACKOFF_MS);
+  } finally {
+    polling = false;
   }
-  window.setTimeout(poll, delay);
+  pollTimer = window.setTimeout(poll, hidden() ? Math.max(delay, HIDDEN_POLL_MS) : delay);
 }
+
+// Back on the tab: whatever came while it was hidden is shown (and read out) right away.
+document.addEventListener("visibilitychange", () => {
+  if (!hidden()) poll();
+});
 
 // ------------------------------------------------------------------ sending
 
 let sending = false;
+// The message being sent and its id: a retry of the same words reuses the id, so the
+// server can tell "again, the answer got lost" from "the same words, said again".
+let unsent = null; // {text, id}
+
+function clientMessageId(text) {
+  if (!unsent || unsent.text !== text) unsent = { text, id: randomHex() };
+  return unsent.id;
+}
 
 async function errorMessage(response) {
   try {
@@ -249,18 +282,25 @@ async function send(text, fromInput) {
   sending = true;
   form.setAttribute("aria-busy", "true");
   clearError();
+  const id = clientMessageId(text);
   try {
     let response;
     try {
       response = await fetch("/api/webchat/messages", {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ sender, message: text, metadata: metadata() }),
+        body: JSON.stringify({
+          sender,
+          message: text,
+          client_message_id: id,
+          metadata: metadata(),
+        }),
       });
     } catch {
       throw new Error("现在连不上服务器。");
     }
     if (!response.ok) throw new Error(await errorMessage(response));
+    if (unsent && unsent.id === id) unsent = null; // the next message gets a new id
     if (fromInput && input.value.trim() === text) input.value = "";
     try {
       await refresh();
