@@ -12,8 +12,9 @@ being prepared is held, up to 10 s, and is the start of the next utterance),
 ``{"type": "command", "name": "repeat|slower|human|end"}``.
 
 Server -> client: ``{"type": "partial", "text"}``, ``{"type": "final", "text", "confidence"}``,
-``{"type": "bot", "text", "audio"}`` (audio: base64 WAV or null), ``{"type": "reset"}`` after
-``end``, and ``{"type": "error", "code", "message"}``.
+``{"type": "bot", "text", "audio", "choices"?}`` (audio: base64 WAV or null; choices: the
+reply's button titles, which the page shows as big buttons that send their title),
+``{"type": "reset"}`` after ``end``, and ``{"type": "error", "code", "message"}``.
 
 While the conversation waits for or talks with a person, what arrives outside a turn is
 pushed from the in-process event bus (`bot.user_feed`): an agent's message as ``{"type":
@@ -112,6 +113,16 @@ class _Stop:
 _STOP = _Stop()
 
 
+def bot_message(text: str, audio: str | None, choices: Sequence[str]) -> dict[str, Any]:
+    """A ``bot`` message; ``choices`` (button titles) only when the reply offers some. The
+    page shows them as big buttons that send their title as a ``text`` turn: touching
+    对 is easier than saying it for many, and works when voice does not."""
+    message: dict[str, Any] = {"type": "bot", "text": text, "audio": audio}
+    if choices:
+        message["choices"] = list(choices)
+    return message
+
+
 class KioskSession:
     """One WebSocket connection: its sender id, recogniser, speech rate and current turn."""
 
@@ -132,6 +143,7 @@ class KioskSession:
         self.held: deque[bytes] = deque()  # hands-free speech for the next utterance
         self.held_bytes = 0
         self.expectation: Expectation = FREE  # what the bot's last turn asked for
+        self._choices: list[list[str]] = []  # button titles of the turn's spoken replies
         self._send_lock = asyncio.Lock()
         self.pipeline = VoicePipeline(
             dialogue=self._dialogue, on_event=self._on_event, synthesizer=shared_synthesizer()
@@ -189,13 +201,16 @@ class KioskSession:
             [reply.custom for reply in replies],
             [button.title for reply in replies for button in reply.buttons or ()],
         )
-        texts = tuple(r.text for r in replies if r.text and r.text.strip())
-        return DialogueReply(texts, rate)
+        spoken = [r for r in replies if r.text and r.text.strip()]
+        self._choices = [[b.title for b in r.buttons or ()] for r in spoken]
+        return DialogueReply(tuple(r.text for r in spoken if r.text), rate)
 
     async def _send_replies(self, texts: Sequence[str], wavs: Sequence[bytes | None]) -> None:
-        for text, wav in zip(texts, wavs, strict=True):
+        choices = self._choices if len(self._choices) == len(texts) else [[] for _ in texts]
+        self._choices = []
+        for text, wav, titles in zip(texts, wavs, choices, strict=True):
             audio = base64.b64encode(wav).decode("ascii") if wav else None
-            await self.send({"type": "bot", "text": text, "audio": audio})
+            await self.send(bot_message(text, audio, titles))
 
     # -- pushes from the event bus (agent replies, queue news)
 
@@ -217,7 +232,8 @@ class KioskSession:
         text = push.message.text
         if not text or not text.strip():
             return
-        message: dict[str, Any] = {"type": "bot", "text": text, "audio": await self._speak(text)}
+        titles = [button.title for button in push.message.buttons or ()]
+        message = bot_message(text, await self._speak(text), titles)
         if push.from_agent:
             message["from"] = "agent"
             self.expectation = FREE  # a person asks freely

@@ -44,6 +44,17 @@ def test_text_turn_gets_a_bot_reply(client: TestClient) -> None:
         assert bot["audio"] is None
 
 
+def test_a_reply_with_buttons_carries_them_as_choices(client: TestClient) -> None:
+    """The fake Rasa answers every text with an echo, then "请选择服务：" and two buttons."""
+    with client.websocket_connect(WS) as ws:
+        ws.send_json({"type": "text", "text": "你好"})
+        first = receive_until_bot(ws)[-1]
+        second = receive_until_bot(ws)[-1]
+    assert "choices" not in first, "a reply without buttons offers no choices"
+    assert second["text"] == "请选择服务："
+    assert second["choices"] == ["助餐服务", "转人工"]
+
+
 @pytest.mark.parametrize(
     "bad",
     [

@@ -87,6 +87,25 @@ def test_typed_turn_shows_the_reply(kiosk: Page) -> None:
     assert_no_axe_violations(kiosk)
 
 
+def test_reply_choices_are_big_buttons_that_answer(kiosk: Page) -> None:
+    kiosk.get_by_label("打字提问").fill("你好")
+    kiosk.keyboard.press("Enter")
+    choices = kiosk.get_by_role("group", name="可以直接按").get_by_role("button")
+    expect(choices).to_have_text(["助餐服务", "转人工"])
+    height = choices.first.evaluate("el => el.getBoundingClientRect().height")
+    assert height >= 60, f"choices are big touch targets ({height} px)"
+    assert_no_axe_violations(kiosk)
+    # By keyboard: Tab to the choice, Enter: the words are sent as the resident's turn.
+    tab_to(kiosk, "助餐服务")
+    kiosk.keyboard.press("Enter")
+    expect(kiosk.locator("#log li.user").last).to_contain_text("助餐服务")
+    expect(kiosk.locator("#log li.bot").last).to_contain_text("请选择服务")
+    expect(kiosk.locator("#log li.bot", has_text="助餐服务")).to_have_count(1)
+    # Focus continues at the main control: 开始说话, or the keyboard when voice is off.
+    main_control = "text-input" if kiosk.locator("#talk-button").is_disabled() else "talk-button"
+    assert active(kiosk)["id"] == main_control
+
+
 def test_voice_unavailable_says_so_and_focuses_keyboard(
     gateway: LiveServer, page: Page, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

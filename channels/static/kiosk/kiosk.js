@@ -75,11 +75,15 @@ function handle(message) {
       break;
     case "final":
       $("caption").textContent = message.text || "";
-      if (message.text) addToLog("user", message.text);
+      if (message.text) {
+        addToLog("user", message.text);
+        showChoices([]); // answered by voice: the old choices no longer apply
+      }
       break;
     case "bot":
       if (message.from === "agent") state.handoff = true;
       showReply(message.text, message.audio, message.from === "agent" ? "agent" : "bot");
+      showChoices(Array.isArray(message.choices) ? message.choices : []);
       break;
     case "queue":
       state.handoff = true;
@@ -107,6 +111,28 @@ function addToLog(who, text) {
   $("log").append(item);
   item.scrollIntoView({ block: "nearest" });
   $("welcome").hidden = true;
+}
+
+// The newest reply's choices as big buttons; an answer (touch, voice, typing) clears them.
+function showChoices(titles) {
+  const box = $("choices");
+  const buttons = titles
+    .filter((title) => typeof title === "string" && title.trim())
+    .map((title) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "choice";
+      button.textContent = title;
+      button.addEventListener("click", () => {
+        const fromKeyboard = box.contains(document.activeElement);
+        sendWords(title);
+        // The buttons are gone; a keyboard user continues at the main control.
+        if (fromKeyboard) ($("talk-button").disabled ? $("text-input") : $("talk-button")).focus();
+      });
+      return button;
+    });
+  box.replaceChildren(...buttons);
+  box.hidden = buttons.length === 0;
 }
 
 function showReply(text, audio, who = "bot") {
@@ -160,6 +186,7 @@ function resetScreen() {
   $("log").replaceChildren();
   $("caption").textContent = "";
   $("reply").textContent = "";
+  showChoices([]);
   $("welcome").hidden = false;
   clearError();
 }
@@ -270,11 +297,16 @@ function sendText(event) {
     input.focus();
     return;
   }
+  if (sendWords(text)) input.value = "";
+}
+
+function sendWords(text) {
   clearError();
-  if (sendJson({ type: "text", text })) {
-    addToLog("user", text);
-    input.value = "";
-  }
+  stopAudio(); // barge-in: answering silences the reply at once
+  if (!sendJson({ type: "text", text })) return false;
+  addToLog("user", text);
+  showChoices([]);
+  return true;
 }
 
 function command(event) {
