@@ -79,6 +79,10 @@ def build_router(chats: TelegramConversations) -> Router:
         else:
             chat_id, keyboard = message.chat.id, message.reply_markup
         await chats.delivery.call(query.answer())
+        if keyboard is not None and isinstance(message, Message):
+            # The question is answered: its keys go, so an old 对 cannot be pressed later
+            # by mistake (elderly users scroll back and tap what they see).
+            await chats.delivery.call(message.edit_reply_markup(reply_markup=None))
         data = query.data or ""
         said = payload_of(data, chats.book, button_title(keyboard, data))
         if said is None:

@@ -4,9 +4,9 @@ aiohttp's web server on a free 127.0.0.1 port, in a thread of its own, serving t
 shapes of https://core.telegram.org/bots/api for the methods the channel uses:
 ``getUpdates`` (long polling over a queue the test fills), ``getMe``, ``deleteWebhook``,
 ``setWebhook``, ``sendMessage``, ``sendVoice`` (multipart upload, kept), ``getFile`` and
-the file download URL, ``answerCallbackQuery``. Every call is recorded with its
-parameters and time. ``flood(method, times)`` makes the next calls of a method fail with
-Telegram's 429 (``parameters.retry_after``), as flood control does.
+the file download URL, ``answerCallbackQuery``, ``editMessageReplyMarkup``. Every call is
+recorded with its parameters and time. ``flood(method, times)`` makes the next calls of a
+method fail with Telegram's 429 (``parameters.retry_after``), as flood control does.
 
 It is not Telegram: only the parts of the protocol the channel relies on are here.
 """
@@ -210,6 +210,8 @@ class FakeTelegram:
         if method == "getMe":
             return _ok(BOT_USER)
         if method in {"deleteWebhook", "setWebhook", "answerCallbackQuery"}:
+            return _ok(True)
+        if method == "editMessageReplyMarkup":
             return _ok(True)
         if method == "sendMessage":
             sent = self._sent(params, text=params["text"])

@@ -96,6 +96,8 @@ def test_text_conversation_with_quick_replies(
     telegram.user_presses(CHAT, "/ask_meal_service", keyboard)
     wait_texts(telegram, CHAT, 4)
     assert telegram.calls_of("answerCallbackQuery"), "the button's spinner is stopped"
+    (removed,) = telegram.calls_of("editMessageReplyMarkup", CHAT)
+    assert "reply_markup" not in removed.params, "the answered question's keys are removed"
     assert fake_rasa.webhook_calls[-1]["message"] == "/ask_meal_service"
     assert telegram.texts(CHAT)[2] == "您说的是：/ask_meal_service"
 
