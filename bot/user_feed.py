@@ -13,20 +13,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from bot.events import EventBus, MessageAdded, SubscriptionLagged
+from bot.reply_custom import QueuePlace, queue_place
 from bot.views import TranscriptMessage
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class QueuePlace:
-    """A waiting user's place, as the queue notices carry it in ``custom["queue"]``."""
-
-    position: int
-    eta_s: float
 
 
 @dataclass(frozen=True)
@@ -45,17 +37,6 @@ class UserPush:
     @property
     def queue_place(self) -> QueuePlace | None:
         return queue_place(self.message.custom)
-
-
-def queue_place(custom: dict[str, Any] | None) -> QueuePlace | None:
-    """The place a queue notice announces, if `custom` is one (bot replies and pushes)."""
-    queue = (custom or {}).get("queue")
-    if not isinstance(queue, dict):
-        return None
-    position, eta_s = queue.get("position"), queue.get("eta_s")
-    if not isinstance(position, int) or not isinstance(eta_s, int | float):
-        return None
-    return QueuePlace(position=position, eta_s=float(eta_s))
 
 
 def as_push(event: MessageAdded) -> UserPush | None:

@@ -48,8 +48,9 @@ from bot.errors import GatewayError
 from bot.events import EventBus
 from bot.hub import ConversationHub
 from bot.messages import UserMessage
+from bot.reply_custom import QueuePlace, queue_place, speech_rate_of
 from bot.settings import Settings
-from bot.user_feed import QueuePlace, UserPush, follow_users, queue_place
+from bot.user_feed import UserPush, follow_users
 from channels.deps import get_app_settings, get_bus, get_hub
 from channels.pages import add_page
 from nlu.commands import COMMAND_WORDS
@@ -190,11 +191,7 @@ class KioskSession:
             place = queue_place(reply.custom)
             if place is not None:
                 await self._send_place(place)
-        rate = None
-        for reply in replies:
-            value = (reply.custom or {}).get("speech_rate")
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                rate = float(value)
+        rate = speech_rate_of(replies)
         if rate is not None:
             self.speech_rate = rate
         self.expectation = expectation_of_turn(

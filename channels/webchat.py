@@ -37,6 +37,7 @@ from bot.errors import ErrorCode, InvalidRequest, NotFound
 from bot.hub import ConversationHub
 from bot.messages import BotReply
 from bot.models import MAX_BIG_ID
+from bot.reply_custom import speech_rate_in
 from bot.transcript import CLIENT_MESSAGE_ID_PATTERN
 from bot.views import UserMessageView
 from channels.deps import HubDep, SettingsDep, body_doc
@@ -180,9 +181,9 @@ async def find_spoken_message(
         for message in page.messages:
             if message.id > message_id:
                 raise NotFound(ErrorCode.NOT_FOUND)
-            value = (message.custom or {}).get("speech_rate")
-            if isinstance(value, int | float) and _is_rate(value):
-                rate = float(value)
+            value = speech_rate_in(message.custom)
+            if value is not None and _MIN_RATE <= value <= _MAX_RATE:
+                rate = value
             if message.id == message_id:
                 if message.role == "user" or not (message.text and message.text.strip()):
                     raise NotFound(ErrorCode.NOT_FOUND)
@@ -190,13 +191,6 @@ async def find_spoken_message(
         if not page.messages:
             raise NotFound(ErrorCode.NOT_FOUND)
         after = page.cursor
-
-
-def _is_rate(value: Any) -> bool:
-    """A speech rate the bot may ask for (a number in range, and not a bool)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return _MIN_RATE <= value <= _MAX_RATE
 
 
 def _voice_error(code: VoiceErrorCode, status: int, message: str | None = None) -> JSONResponse:

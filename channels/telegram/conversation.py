@@ -34,6 +34,7 @@ from bot.hub import ConversationHub
 from bot.keyed_locks import KeyedLocks
 from bot.messages import BotReply, UserMessage
 from bot.privacy import mask_pii
+from bot.reply_custom import speech_rate_of
 from bot.settings import Settings
 from bot.user_feed import UserPush
 from channels.telegram import voice_notes
@@ -41,7 +42,6 @@ from channels.telegram.delivery import Delivery
 from channels.telegram.render import (
     PayloadBook,
     render_replies,
-    speech_rate_of,
     split_text,
     spoken_text,
 )

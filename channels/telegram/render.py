@@ -17,7 +17,6 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -138,16 +137,6 @@ def render_replies(replies: Iterable[BotReply], book: PayloadBook) -> list[Outgo
 def spoken_text(replies: Iterable[BotReply]) -> str:
     """The words of a turn's replies as one text to speak in one voice note."""
     return "\n".join(r.text.strip() for r in replies if r.text and r.text.strip())
-
-
-def speech_rate_of(replies: Iterable[BotReply]) -> float | None:
-    """The rate the bot set in ``custom.speech_rate`` (the answer to "慢一点"), if any."""
-    rate: float | None = None
-    for reply in replies:
-        value: Any = (reply.custom or {}).get("speech_rate")
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            rate = float(value)
-    return rate
 
 
 def _fits(data: str) -> bool:

@@ -8,6 +8,7 @@ import pytest
 
 from bot.log_redaction import TELEGRAM_LOGGERS, redact, redact_tokens
 from bot.messages import BotReply, Button
+from bot.reply_custom import speech_rate_of
 from channels.telegram.conversation import chat_of, sender_for
 from channels.telegram.render import (
     MAX_CALLBACK_BYTES,
@@ -16,7 +17,6 @@ from channels.telegram.render import (
     keyboard,
     payload_of,
     render_replies,
-    speech_rate_of,
     split_text,
     spoken_text,
 )
