@@ -144,7 +144,6 @@ class KioskSession:
         self.held: deque[bytes] = deque()  # hands-free speech for the next utterance
         self.held_bytes = 0
         self.expectation: Expectation = FREE  # what the bot's last turn asked for
-        self._choices: list[list[str]] = []  # button titles of the turn's spoken replies
         self._send_lock = asyncio.Lock()
         self.pipeline = VoicePipeline(
             dialogue=self._dialogue, on_event=self._on_event, synthesizer=shared_synthesizer()
@@ -199,15 +198,11 @@ class KioskSession:
             [button.title for reply in replies for button in reply.buttons or ()],
         )
         spoken = [r for r in replies if r.text and r.text.strip()]
-        self._choices = [[b.title for b in r.buttons or ()] for r in spoken]
-        return DialogueReply(tuple(r.text for r in spoken if r.text), rate)
-
-    async def _send_replies(self, texts: Sequence[str], wavs: Sequence[bytes | None]) -> None:
-        choices = self._choices if len(self._choices) == len(texts) else [[] for _ in texts]
-        self._choices = []
-        for text, wav, titles in zip(texts, wavs, choices, strict=True):
-            audio = base64.b64encode(wav).decode("ascii") if wav else None
-            await self.send(bot_message(text, audio, titles))
+        return DialogueReply(
+            texts=tuple(r.text for r in spoken if r.text),
+            speech_rate=rate,
+            choices=tuple(tuple(b.title for b in r.buttons or ()) for r in spoken),
+        )
 
     # -- pushes from the event bus (agent replies, queue news)
 
@@ -256,7 +251,10 @@ class KioskSession:
             return
         speech = result.speech if len(result.speech) == len(reply.texts) else ()
         wavs = [s.wav for s in speech] or [None] * len(reply.texts)
-        await self._send_replies(reply.texts, wavs)
+        choices = reply.choices or ((),) * len(reply.texts)
+        for text, wav, titles in zip(reply.texts, wavs, choices, strict=True):
+            audio = base64.b64encode(wav).decode("ascii") if wav else None
+            await self.send(bot_message(text, audio, titles))
 
     # -- turns
 

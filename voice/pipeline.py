@@ -95,10 +95,15 @@ class AsrEnd(PipelineEvent):
 
 @dataclass(frozen=True, slots=True)
 class DialogueReply:
-    """What the dialogue answered; ``speech_rate`` (if set) applies to this reply already."""
+    """What the dialogue answered; ``speech_rate`` (if set) applies to this reply already.
+
+    ``choices``, when given, holds for each text the answers it offers (button titles), so
+    a screen can show them beside the spoken words.
+    """
 
     texts: tuple[str, ...]
     speech_rate: float | None = None
+    choices: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
