@@ -73,7 +73,8 @@ _FIELD_CODES = {
 }
 BodyT = TypeVar("BodyT", bound=RestRequest)
 
-_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+# Shared with the web chat, whose send endpoint answers with the same statuses and codes.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {
         "model": ErrorBody,
         "description": "invalid_json, invalid_encoding, empty_message or message_too_long",
@@ -91,7 +92,7 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     "/webhooks/rest/webhook",
     summary="Send one user message, get the assistant's replies",
     response_model=list[BotReply],
-    responses=_ERROR_RESPONSES,
+    responses=ERROR_RESPONSES,
     openapi_extra={
         "requestBody": {
             "required": True,

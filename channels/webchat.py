@@ -43,7 +43,13 @@ from bot.views import UserMessageView
 from channels.deps import HubDep, SettingsDep, body_doc
 from channels.error_handlers import ErrorBody, ErrorDetail
 from channels.pages import add_page
-from channels.rest import SENDER_PATTERN, RestRequest, read_rest_body, user_message_from
+from channels.rest import (
+    ERROR_RESPONSES,
+    SENDER_PATTERN,
+    RestRequest,
+    read_rest_body,
+    user_message_from,
+)
 from voice.errors import MESSAGES as VOICE_MESSAGES
 from voice.errors import VoiceError, VoiceErrorCode
 from voice.tts import shared_synthesizer
@@ -100,13 +106,14 @@ class WebChatRequest(WebChatBody):
 
 
 _SEND_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "invalid_json, invalid_encoding, empty_message…"},
-    413: {"model": ErrorBody, "description": "body_too_large"},
+    **ERROR_RESPONSES,
     422: {
         "model": ErrorBody,
-        "description": "invalid_request, invalid_sender (not web-…), invalid_client_message_id…",
+        "description": (
+            "invalid_request, invalid_sender (not web-…), invalid_message, invalid_metadata "
+            "or invalid_client_message_id"
+        ),
     },
-    503: {"model": ErrorBody, "description": "engine_unavailable: Rasa is down or too slow"},
 }
 
 
