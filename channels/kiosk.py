@@ -44,20 +44,20 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from bot.errors import GatewayError
 from bot.events import EventBus
 from bot.hub import ConversationHub
 from bot.messages import UserMessage
-from bot.reply_custom import QueuePlace, queue_place, speech_rate_of
+from bot.reply_custom import QueuePlace, queue_place
 from bot.settings import Settings
 from bot.user_feed import UserPush, follow_users
 from channels.deps import get_app_settings, get_bus, get_hub
 from channels.pages import add_page
+from channels.voice_turns import ask_hub, dialogue_reply
 from nlu.commands import COMMAND_WORDS
 from voice import asr
 from voice.asr import RecognizerSession
 from voice.audio import BYTES_PER_SECOND, check_pcm_frame
-from voice.errors import DialogueError, VoiceError, VoiceErrorCode
+from voice.errors import VoiceError, VoiceErrorCode
 from voice.expectations import FREE, Expectation, expectation_of_turn, grammar_for
 from voice.pipeline import (
     AsrEnd,
@@ -182,27 +182,19 @@ class KioskSession:
             channel=CHANNEL,
             metadata={"kiosk": True, "asr_confidence": None, **metadata},
         )
-        try:
-            replies = await self.hub.handle(message)
-        except GatewayError as err:
-            raise DialogueError(message=err.message, reason=f"gateway {err.code}") from err
+        replies = await ask_hub(self.hub, message)
         for reply in replies:
             place = queue_place(reply.custom)
             if place is not None:
                 await self._send_place(place)
-        rate = speech_rate_of(replies)
-        if rate is not None:
-            self.speech_rate = rate
+        answer = dialogue_reply(replies)
+        if answer.speech_rate is not None:
+            self.speech_rate = answer.speech_rate
         self.expectation = expectation_of_turn(
             [reply.custom for reply in replies],
             [button.title for reply in replies for button in reply.buttons or ()],
         )
-        spoken = [r for r in replies if r.text and r.text.strip()]
-        return DialogueReply(
-            texts=tuple(r.text for r in spoken if r.text),
-            speech_rate=rate,
-            choices=tuple(tuple(b.title for b in r.buttons or ()) for r in spoken),
-        )
+        return answer
 
     # -- pushes from the event bus (agent replies, queue news)
 

@@ -45,10 +45,11 @@ from channels.telegram.render import (
     split_text,
     spoken_text,
 )
+from channels.voice_turns import ask_hub, dialogue_reply
 from nlu.commands import COMMAND_WORDS
 from voice import asr
 from voice.asr import RecognizerSession
-from voice.errors import MESSAGES, DialogueError, VoiceError, VoiceErrorCode
+from voice.errors import MESSAGES, VoiceError, VoiceErrorCode
 from voice.pipeline import Dialogue, DialogueReply, PipelineEvent, PipelineStage, VoicePipeline
 from voice.settings import get_voice_settings
 
@@ -202,13 +203,9 @@ class TelegramConversations:
 
         async def dialogue(text: str, metadata: Mapping[str, Any]) -> DialogueReply:
             confidence = metadata.get("asr_confidence")
-            try:
-                answer = await self.hub.handle(self._message(chat_id, text, confidence))
-            except GatewayError as err:
-                raise DialogueError(message=err.message, reason=f"gateway {err.code}") from err
+            answer = await ask_hub(self.hub, self._message(chat_id, text, confidence))
             replies.extend(answer)
-            texts = tuple(r.text for r in answer if r.text and r.text.strip())
-            return DialogueReply(texts, speech_rate_of(answer))
+            return dialogue_reply(answer)
 
         return dialogue
 
