@@ -121,10 +121,7 @@ def test_korean_speech_gives_partials_then_final_then_bot(
     monkeypatch.setenv("VOSK_MODEL_PATH", str(korean_model_path()))
     monkeypatch.setenv("VOICE_VOSK_DOWNLOAD", "false")
     with client.websocket_connect(WS) as ws:
-        ws.send_json({"type": "start"})
-        for frame in chunks(korean_speech(), 0.15):
-            ws.send_bytes(frame)
-        ws.send_json({"type": "stop"})
+        say_korean_numbers(ws)
         seen = receive_until_bot(ws, limit=200)
     types = [m["type"] for m in seen]
     assert "error" not in types, seen
@@ -195,6 +192,14 @@ def test_queue_news_and_agent_replies_are_pushed(
 def _voice_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VOSK_MODEL_PATH", str(korean_model_path()))
     monkeypatch.setenv("VOICE_VOSK_DOWNLOAD", "false")
+
+
+def say_korean_numbers(ws: WebSocketTestSession) -> None:
+    """Push-to-talk: start, the Korean test sentence in 0.15 s frames, stop."""
+    ws.send_json({"type": "start"})
+    for frame in chunks(korean_speech(), 0.15):
+        ws.send_bytes(frame)
+    ws.send_json({"type": "stop"})
 
 
 def receive_until(
@@ -332,10 +337,7 @@ def test_the_next_utterance_is_heard_with_the_grammar_the_bot_expects(
     with client.websocket_connect(WS) as ws:
         ws.send_json({"type": "text", "text": "你好"})
         receive_until_bot(ws)
-        ws.send_json({"type": "start"})
-        for frame in chunks(korean_speech(), 0.15):
-            ws.send_bytes(frame)
-        ws.send_json({"type": "stop"})
+        say_korean_numbers(ws)
         seen = receive_until(ws, "bot")
     (recogniser,) = made
     assert recogniser.active_grammar == ["하나", "둘", "[unk]"]
@@ -358,10 +360,7 @@ def test_an_expected_answer_the_model_cannot_restrict_is_heard_freely(
     with caplog.at_level(logging.WARNING, logger="voice.asr"), client.websocket_connect(WS) as ws:
         ws.send_json({"type": "text", "text": "你好"})
         receive_until_bot(ws)
-        ws.send_json({"type": "start"})
-        for frame in chunks(korean_speech(), 0.15):
-            ws.send_bytes(frame)
-        ws.send_json({"type": "stop"})
+        say_korean_numbers(ws)
         seen = receive_until(ws, "bot")
     assert "error" not in [m["type"] for m in seen], seen
     assert next(m for m in seen if m["type"] == "final")["text"]
