@@ -8,6 +8,10 @@ number is checksum-valid (`nlu.id_card`), its area code matches the district, th
 year is 1930-1965, and the sex digit matches the name. The three demo residents the
 conversation tests and the README rely on are always first, with fixed states.
 
+After them come a few residents with compound surnames (欧阳, 司马 …) and so names of three
+and four characters, which the task benchmark (`make bench-tasks`) needs. They are drawn
+from an RNG of their own and appended, so the first rows stay the same as before.
+
 Dates of earlier certifications all lie in 2025 or before: the data were made in 2026, and
 "not certified this year" stays true for them in any later year.
 """
@@ -28,6 +32,9 @@ from nlu.id_card import id_check_char
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "actions" / "data" / "residents.csv"
 DEFAULT_COUNT = 240
 DEFAULT_SEED = 2026
+# The appended residents with compound surnames: their own count and RNG seed.
+DEFAULT_COMPOUND_COUNT = 30
+COMPOUND_SEED = 20262
 COLUMNS = (
     "id_number",
     "name",
@@ -52,6 +59,10 @@ SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶"
     "程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦方白邹孟熊秦邱江尹薛段雷侯龙史陶黎贺顾毛郝龚邵"
 )
+COMPOUND_SURNAMES = (
+    "欧阳", "司马", "诸葛", "上官", "皇甫", "慕容", "司徒", "东方", "夏侯", "公孙", "令狐",
+    "尉迟", "端木", "长孙", "宇文",
+)  # fmt: skip
 # Given names common for people born 1930-1965.
 FEMALE_GIVEN = (
     "桂兰", "秀英", "淑珍", "玉兰", "凤英", "桂芝", "秀兰", "玉珍", "桂英", "秀珍", "凤兰",
@@ -130,6 +141,35 @@ def make_rows(count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED) -> list[Resi
     return rows
 
 
+def make_compound_rows(
+    existing: list[ResidentRow],
+    count: int = DEFAULT_COMPOUND_COUNT,
+    seed: int = COMPOUND_SEED,
+) -> list[ResidentRow]:
+    """``count`` residents with compound surnames, distinct from ``existing`` and each other.
+
+    Mostly two-character given names (four characters in all), one in four a single one.
+    """
+    rng = random.Random(seed)
+    ids = {row.id_number for row in existing}
+    names = {row.name for row in existing}
+    rows: list[ResidentRow] = []
+    while len(rows) < count:
+        id_number = _id_number(rng)
+        female = int(id_number[16]) % 2 == 0
+        given = [g for g in (FEMALE_GIVEN if female else MALE_GIVEN) if len(g) == 2]
+        if rng.random() < 0.25:
+            given = [g for g in (FEMALE_GIVEN if female else MALE_GIVEN) if len(g) == 1]
+        name = rng.choice(COMPOUND_SURNAMES) + rng.choice(given)
+        if id_number in ids or name in names:
+            continue
+        ids.add(id_number)
+        names.add(name)
+        status, this_year, last = _certification_state(id_number, rng)
+        rows.append(ResidentRow(id_number, name, DISTRICTS[id_number[:6]], status, this_year, last))
+    return rows
+
+
 def to_csv(rows: list[ResidentRow]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -142,9 +182,11 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=DEFAULT_COUNT)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--compound-count", type=int, default=DEFAULT_COMPOUND_COUNT)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     rows = make_rows(args.count, args.seed)
+    rows += make_compound_rows(rows, args.compound_count)
     args.out.write_text(to_csv(rows), encoding="utf-8")
     certified = sum(row.certified_this_year for row in rows)
     suspended = sum(row.pension_status == "suspended" for row in rows)
