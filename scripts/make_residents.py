@@ -122,7 +122,17 @@ def _certification_state(id_number: str, rng: random.Random) -> tuple[str, bool,
     return "receiving", roll < 0.45, _day_in(LAST_YEAR, rng)
 
 
-def make_rows(count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED) -> list[ResidentRow]:
+def make_rows(
+    count: int = DEFAULT_COUNT,
+    seed: int = DEFAULT_SEED,
+    compound_count: int = DEFAULT_COMPOUND_COUNT,
+) -> list[ResidentRow]:
+    """The seed file's rows: ``_single_surname_rows``, then ``make_compound_rows``."""
+    rows = _single_surname_rows(count, seed)
+    return rows + make_compound_rows(rows, compound_count)
+
+
+def _single_surname_rows(count: int, seed: int) -> list[ResidentRow]:
     """The demo residents, then synthetic ones up to ``count``; names and IDs all distinct."""
     rng = random.Random(seed)
     rows = list(DEMO_RESIDENTS)
@@ -185,8 +195,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--compound-count", type=int, default=DEFAULT_COMPOUND_COUNT)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
-    rows = make_rows(args.count, args.seed)
-    rows += make_compound_rows(rows, args.compound_count)
+    rows = make_rows(args.count, args.seed, args.compound_count)
     args.out.write_text(to_csv(rows), encoding="utf-8")
     certified = sum(row.certified_this_year for row in rows)
     suspended = sum(row.pension_status == "suspended" for row in rows)
