@@ -8,11 +8,13 @@ each kind of bad input gets its own status and code.
 
 from __future__ import annotations
 
+import json
 import logging
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.errors import BadRequest, ErrorCode, InvalidRequest
@@ -25,6 +27,10 @@ from channels.json_body import read_json_body
 logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "rest"
+# Rasa's REST channel answers ``?stream=true`` with this type, though the body is not
+# server-sent events: one JSON reply per line (`rasa.core.channels.rest`, read line by
+# line by `rasa.core.channels.console`, i.e. `rasa shell`).
+STREAM_MEDIA_TYPE = "text/event-stream"
 SENDER_PATTERN = r"^[A-Za-z0-9_.:@-]{1,128}$"
 
 # Characters `str.strip()` leaves alone but that make a message look empty.
@@ -92,7 +98,20 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     "/webhooks/rest/webhook",
     summary="Send one user message, get the assistant's replies",
     response_model=list[BotReply],
-    responses=ERROR_RESPONSES,
+    responses={
+        200: {
+            "description": (
+                "The replies: a JSON list, or with ``stream=true`` one JSON reply object "
+                f"per line as `{STREAM_MEDIA_TYPE}` (Rasa's REST channel streaming format)."
+            ),
+            "content": {
+                STREAM_MEDIA_TYPE: {
+                    "schema": {"type": "string", "description": "one JSON reply per line"}
+                }
+            },
+        },
+        **ERROR_RESPONSES,
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -100,11 +119,34 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         }
     },
 )
-async def rest_webhook(request: Request, hub: HubDep, settings: SettingsDep) -> JSONResponse:
+async def rest_webhook(
+    request: Request,
+    hub: HubDep,
+    settings: SettingsDep,
+    stream: Annotated[
+        bool,
+        Query(
+            description=(
+                "Answer one JSON reply per line instead of a list, like Rasa's REST channel "
+                "(`rasa shell` asks for this). Errors keep their status and JSON body."
+            )
+        ),
+    ] = False,
+) -> Response:
     """Validate like Rasa would, but with explicit codes, then hand the turn to the hub."""
     message = await read_user_message(request, settings, CHANNEL_NAME)
-    replies = await hub.handle(message)
-    return JSONResponse([reply.to_rest() for reply in replies])
+    replies = [reply.to_rest() for reply in await hub.handle(message)]
+    if stream:
+        # The turn is over before the first line: an engine error is still a 503 with
+        # the common error body, not a stream cut off halfway.
+        return StreamingResponse(_reply_lines(replies), media_type=STREAM_MEDIA_TYPE)
+    return JSONResponse(replies)
+
+
+def _reply_lines(replies: list[dict[str, Any]]) -> Iterator[str]:
+    """Rasa's wire format: each reply as one line of JSON (newlines in text are escaped)."""
+    for reply in replies:
+        yield json.dumps(reply, ensure_ascii=False) + "\n"
 
 
 async def read_user_message(request: Request, settings: Settings, channel: str) -> UserMessage:
