@@ -15,6 +15,10 @@ from starlette.requests import Request
 
 from bot.errors import BadRequest, ErrorCode, PayloadTooLarge
 
+# Deepest nesting of arrays/objects a body may have. No client needs more than a few
+# levels (metadata); far deeper bodies exist only to exhaust the parser's recursion.
+MAX_JSON_DEPTH = 64
+
 
 async def read_json_body(request: Request, max_bytes: int) -> Any:
     """Return the parsed body, or raise `BadRequest` / `PayloadTooLarge` with the exact code."""
@@ -28,6 +32,12 @@ async def read_json_body(request: Request, max_bytes: int) -> Any:
         data = json.loads(text, parse_constant=_reject_constant)
     except ValueError as err:  # JSONDecodeError is a ValueError
         raise BadRequest(ErrorCode.INVALID_JSON) from err
+    except RecursionError as err:
+        # The C parser recurses per level: 5,000 "[" exceed the interpreter's limit. Not
+        # a ValueError, so without this it became a 500, and a 500 makes uvicorn close
+        # the keep-alive connection under the client's next request.
+        raise BadRequest(ErrorCode.INVALID_JSON) from err
+    _require_shallow(data)
     _require_encodable(data)
     return data
 
@@ -51,6 +61,27 @@ async def read_body_limited(request: Request, max_bytes: int) -> bytes:
 def _reject_constant(name: str) -> NoReturn:
     """NaN and Infinity are not JSON; Python accepts them, Rasa's JSON encoder would not."""
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _require_shallow(data: Any) -> None:
+    """Refuse nesting deeper than `MAX_JSON_DEPTH` (checked without recursion).
+
+    Bodies the parser could still read (a few hundred levels) would otherwise recurse
+    again in every later step that walks them: `json.dumps` below, logging, the
+    request to Rasa.
+    """
+    pending: list[tuple[Any, int]] = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise BadRequest(ErrorCode.INVALID_JSON)
+        pending.extend((child, depth + 1) for child in children)
 
 
 def _require_encodable(data: Any) -> None:
