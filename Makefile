@@ -12,7 +12,7 @@ export PYTHONPATH := $(CURDIR)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup run test test-engine test-app train lint bench clean
+.PHONY: help setup run test test-engine test-app train lint bench bench-tasks clean
 
 help:
 	@echo "make run    set up, train if needed, start Rasa + action server + gateway (:8000)"
@@ -20,6 +20,7 @@ help:
 	@echo "make train  train the Rasa model if its inputs changed"
 	@echo "make lint   ruff (everything) and mypy (app environment)"
 	@echo "make bench  NLU against stock Rasa; voice against plain Vosk / espeak-ng"
+	@echo "make bench-tasks  simulated residents through the real stack, vs. BASELINE (777f3cc)"
 
 # Engine environment: Python 3.10, Rasa 3.6 (pydantic 1, TensorFlow 2.12).
 $(ENGINE)/.installed: requirements/engine.lock
@@ -71,6 +72,12 @@ bench: setup train
 	$(ENGINE_PY) -m scripts.bench_nlu
 	$(APP_PY) -m scripts.bench_voice
 	$(APP_PY) -m scripts.bench_handoff
+
+# Task success of simulated residents, this tree vs. the commit BASELINE (own worktree and
+# model under var/bench/baseline). Engine env: the personas' homophones need pypinyin.
+BASELINE ?= 777f3cc
+bench-tasks: setup train
+	$(ENGINE_PY) -m scripts.bench_tasks --baseline $(BASELINE)
 
 clean:
 	rm -rf models var/test-results
