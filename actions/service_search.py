@@ -27,7 +27,6 @@ import enum
 import itertools
 import logging
 import math
-import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -39,7 +38,7 @@ import cn2an
 import jieba
 
 from actions.catalogue import Service, load_services
-from nlu.pinyin import token_syllables
+from nlu.pinyin import fuzzy_syllables
 
 logger = logging.getLogger(__name__)
 
@@ -111,17 +110,9 @@ class Decision:
         return self.candidates[0].service if self.verdict is Verdict.CONFIDENT else None
 
 
-def fuzzy_syllable(syllable: str) -> str:
-    """One toneless syllable with the sound merges a recogniser or an accent makes."""
-    syllable = re.sub(r"^([zcs])h", r"\1", syllable)
-    if syllable.startswith("n") and syllable != "ng":
-        syllable = "l" + syllable[1:]
-    return re.sub(r"([aei])ng$", r"\1n", syllable)
-
-
 def syllables(text: str) -> tuple[str, ...]:
     """Toneless pinyin of ``text``, letters only, accent merges applied."""
-    return tuple(fuzzy_syllable(s) for s in token_syllables(text))
+    return fuzzy_syllables(text)
 
 
 def _pairs(sounds: Sequence[str], gap: int) -> dict[tuple[str, str], set[int]]:

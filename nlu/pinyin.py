@@ -30,3 +30,29 @@ def token_syllables(token_text: str) -> tuple[str, ...]:
         # non-Chinese chunks come back whole ("wifi-6", "，"); keep their letter parts only
         syllables.extend(LETTERS.findall(item.lower()))
     return tuple(syllables)
+
+
+def fuzzy_syllable(syllable: str) -> str:
+    """One toneless syllable with the sound merges a recogniser or an accent makes.
+
+    zh/z, ch/c, sh/s, n/l and -ng/-n: 近贴, 金贴 and 津贴 all sound "jin tie".
+    """
+    syllable = re.sub(r"^([zcs])h", r"\1", syllable)
+    if syllable.startswith("n") and syllable != "ng":
+        syllable = "l" + syllable[1:]
+    return re.sub(r"([aei])ng$", r"\1n", syllable)
+
+
+def fuzzy_syllables(text: str) -> tuple[str, ...]:
+    """Toneless pinyin of ``text``, letters only, accent merges applied."""
+    return tuple(fuzzy_syllable(s) for s in token_syllables(text))
+
+
+@functools.lru_cache(maxsize=20000)
+def character_sounds(char: str) -> frozenset[str]:
+    """Every reading of one character, merged: a surname such as 单 (shan) or 曾 (zeng)
+    is often not the character's everyday reading."""
+    from pypinyin import Style, pinyin
+
+    readings = pinyin(char, style=Style.NORMAL, heteronym=True)
+    return frozenset(fuzzy_syllable(r) for group in readings for r in group if LETTERS.fullmatch(r))

@@ -17,11 +17,11 @@ from actions.service_search import (
     Verdict,
     core_term,
     decide,
-    fuzzy_syllable,
     search_for,
     syllables,
 )
 from actions.settings import ActionSettings
+from nlu.pinyin import fuzzy_syllable
 
 SETTINGS = ActionSettings.from_env()
 QUERIES = Path(__file__).resolve().parents[2] / "data" / "service_queries.yml"
