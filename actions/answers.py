@@ -12,12 +12,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.conversation import last_bot_turn, previous_bot_actions
+from actions.no_progress import OFFER_RESPONSE, STUCK_SLOT, should_offer_human
 
 # Last question asked (its response name) → what yes and what no lead to.
 _YES_NO: dict[str, tuple[str, str]] = {
     "utter_auth_registry_unavailable": ("utter_handoff_registry_down", "utter_registry_down_later"),
     "utter_status_registry_unavailable": ("utter_handoff_registry_down", "utter_anything_else"),
-    "utter_fallback_offer_human": ("utter_handoff", "utter_anything_else"),
+    "utter_fallback_offer_human": ("utter_handoff_not_understood", "utter_anything_else"),
+    OFFER_RESPONSE: ("utter_handoff_no_progress", "utter_continue_task"),
 }
 _DEFAULT = ("utter_affirm_no_question", "utter_deny_no_question")
 # The actions that end their answer by offering to read more.
@@ -40,8 +42,28 @@ class ActionAnswerYesNo(Action):
                 return [FollowupAction("action_service_more")]
             dispatcher.utter_message(response="utter_anything_else")
             return [SlotSet("service_offer", None)]
+        if tracker.active_loop.get("name"):
+            # A yes or no the form could not use: its question follows again.
+            dispatcher.utter_message(response="utter_fallback_in_form")
+            return []
         turn = last_bot_turn(tracker)
         asked = turn[-1].utter_action if turn else None
+        if asked == OFFER_RESPONSE and not yes:
+            return self._continue_paused_form(dispatcher, tracker)
+        if asked not in _YES_NO and should_offer_human(tracker):
+            dispatcher.utter_message(response="utter_fallback_offer_human")
+            return []
         on_yes, on_no = _YES_NO.get(asked or "", _DEFAULT)
         dispatcher.utter_message(response=on_yes if yes else on_no)
         return []
+
+    @staticmethod
+    def _continue_paused_form(
+        dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> list[EventType]:
+        """No person wanted: the paused form goes on, asking its question once more."""
+        dispatcher.utter_message(response="utter_continue_task")
+        stuck_on = str(tracker.get_slot(STUCK_SLOT) or "")
+        form = stuck_on.partition(".")[0]
+        events: list[EventType] = [SlotSet(STUCK_SLOT, None)]
+        return [*events, FollowupAction(form)] if form else events

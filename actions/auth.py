@@ -7,18 +7,22 @@ import logging
 from datetime import date, datetime
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.id_groups import correct_group, is_valid, readback
+from actions.no_progress import GuardedFormValidation
 from actions.pending import complete_pending, keep, pending
 from actions.privacy import forget_identity
 from actions.registry import Registry, RegistryUnavailable, refusal, registry_from_settings
 from actions.settings import ActionSettings
 from actions.speech import clean_person_name, spoken_date
 from nlu.id_card import IdProblem, mask_id_number, validate_id_number
+from nlu.name_sound import NameMatch
+from nlu.name_words import describe_name
+from nlu.person_names import complete_name, name_in_sentence, read_name
 
 logger = logging.getLogger(__name__)
 
@@ -114,9 +118,46 @@ class IdNumberValidation:
         return {"id_number": value, "id_readback": readback(value), "id_confirmed": None}
 
 
-class ValidateSocialSecurityAuthForm(IdNumberValidation, FormValidationAction):
+def _yes_or_no(tracker: Tracker) -> bool | None:
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    return {"affirm": True, "deny": False}.get(str(intent))
+
+
+class ValidateSocialSecurityAuthForm(IdNumberValidation, GuardedFormValidation):
     def name(self) -> str:
         return "validate_social_security_auth_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        """A name that matched only by sound must be confirmed before anything is recorded."""
+        if tracker.get_slot("name_match") == NameMatch.BY_SOUND.value:
+            return [*domain_slots, "name_confirmed"]
+        return list(domain_slots)
+
+    def extract_person_name(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Asked for the name, the whole answer is the name when it reads as one.
+
+        A partial DIET entity (文华 of 孙文华) or an intent guess (吴霞 as affirm) never wins
+        over a whole-name reading. Not asked, a name introduced in passing (我叫…) counts.
+        """
+        text = tracker.latest_message.get("text") or ""
+        if tracker.get_slot("requested_slot") == "person_name":
+            reading = read_name(text)
+            return {"person_name": reading.name} if reading else {}
+        entities = tracker.latest_message.get("entities") or []
+        if tracker.get_slot("person_name") is None and not any(
+            e.get("entity") == "person_name" for e in entities
+        ):
+            found = name_in_sentence(text)
+            return {"person_name": found} if found else {}
+        return {}
 
     def validate_person_name(
         self,
@@ -125,10 +166,39 @@ class ValidateSocialSecurityAuthForm(IdNumberValidation, FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        name = clean_person_name(str(slot_value or ""))
+        value = complete_name(str(slot_value or ""), tracker.latest_message.get("text") or "")
+        name = clean_person_name(value)
         if name is None:
             dispatcher.utter_message(response="utter_invalid_name")
-        return {"person_name": name}
+        # A new name is compared with the registry again.
+        return {"person_name": name, "name_match": None, "name_confirmed": None}
+
+    async def validate_id_confirmed(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        """Once the number is confirmed, see how the name matches: by sound needs a yes."""
+        if slot_value is not True:
+            return {"id_confirmed": slot_value}
+        id_number = str(tracker.get_slot("id_number") or "")
+        name = str(tracker.get_slot("person_name") or "")
+        try:
+            checked = await get_registry().verify(id_number, name)
+        except RegistryUnavailable:  # the submit step keeps the request
+            return {"id_confirmed": True, "name_match": None}
+        return {"id_confirmed": True, "name_match": checked.name_match.value}
+
+    def extract_name_confirmed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """对 / 不对 to the registered name read out in words."""
+        if tracker.get_slot("requested_slot") != "name_confirmed":
+            return {}
+        answer = _yes_or_no(tracker)
+        return {} if answer is None else {"name_confirmed": answer}
 
     def extract_id_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -156,7 +226,36 @@ class ValidateSocialSecurityAuthForm(IdNumberValidation, FormValidationAction):
         return {}
 
 
-class ValidateAuthStatusForm(IdNumberValidation, FormValidationAction):
+class ActionAskNameConfirmed(Action):
+    """Reads the registered name out in words, only to someone whose answer sounded like it."""
+
+    def name(self) -> str:
+        return "action_ask_name_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        said = str(tracker.get_slot("person_name") or "")
+        try:
+            checked = await get_registry().verify(str(tracker.get_slot("id_number") or ""), said)
+        except RegistryUnavailable:
+            dispatcher.utter_message(response="utter_auth_registry_unavailable")
+            return []
+        if checked.resident is None or checked.name_match is not NameMatch.BY_SOUND:
+            # The registry changed in between: no name is revealed, the form goes on.
+            return [
+                SlotSet("name_match", checked.name_match.value),
+                SlotSet("name_confirmed", False),
+            ]
+        dispatcher.utter_message(
+            response="utter_confirm_registered_name",
+            registered_name=checked.resident.name,
+            spelling=describe_name(checked.resident.name, said),
+        )
+        return []
+
+
+class ValidateAuthStatusForm(IdNumberValidation, GuardedFormValidation):
     def name(self) -> str:
         return "validate_auth_status_form"
 
@@ -215,9 +314,11 @@ class ActionSubmitAuth(Action):
         name: str,
         now: datetime,
     ) -> tuple[str, list[EventType]]:
-        resident = await get_registry().find(id_number)
+        checked = await get_registry().verify(id_number, name)
+        resident = checked.resident
         settle_kept_requests()
-        refused = refusal(resident, name, now.year)
+        confirmed = tracker.get_slot("name_confirmed") is True
+        refused = refusal(resident, name, now.year, sound_confirmed=confirmed)
         if refused in ("not_found", "name_mismatch"):
             return refused, _retry_or_hand_off(dispatcher, tracker, refused)
         done = [SlotSet("auth_failures", 0), *forget_identity()]

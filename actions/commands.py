@@ -15,7 +15,9 @@ from actions.conversation import (
     response_text,
     turn_to_repeat,
 )
+from actions.no_progress import should_offer_human
 from actions.privacy import IDENTITY_SLOTS, forget_identity
+from nlu.noise import is_noise
 
 # Speech-rate factors, from normal down to the slowest that stays intelligible.
 SPEECH_RATES: tuple[float, ...] = (1.0, 0.8, 0.65, 0.5)
@@ -128,8 +130,14 @@ class ActionHandleFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if previous_turn_was_fallback(tracker):
+        if previous_turn_was_fallback(tracker) or should_offer_human(tracker):
             dispatcher.utter_message(response="utter_fallback_offer_human")
+        elif is_noise(tracker.latest_message.get("text") or ""):
+            # Filler or babble: nothing to suggest, just ask again (a form re-asks itself).
+            if not tracker.active_loop.get("name"):
+                dispatcher.utter_message(response="utter_noise")
+            else:
+                dispatcher.utter_message(response="utter_fallback_in_form")
         elif tracker.active_loop.get("name"):
             # The form asks its own question right after; keep the turn short.
             dispatcher.utter_message(response="utter_fallback_in_form")
@@ -141,4 +149,23 @@ class ActionHandleFallback(Action):
             dispatcher.utter_message(
                 text=response_text(domain, "utter_ask_rephrase"), buttons=buttons
             )
+        return []
+
+
+class ActionAskWhatTask(Action):
+    """Information with no task to put it in: ask what to do, or, the third time, offer a human."""
+
+    def name(self) -> str:
+        return "action_ask_what_task"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if tracker.active_loop.get("name"):
+            # Inside a form the answer did not fit the question, which follows again.
+            dispatcher.utter_message(response="utter_fallback_in_form")
+        elif should_offer_human(tracker):
+            dispatcher.utter_message(response="utter_fallback_offer_human")
+        else:
+            dispatcher.utter_message(response="utter_ask_what_task")
         return []

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from rasa_sdk.events import EventType, SlotSet
 
-# The full ID number and everything derived from it.
-IDENTITY_SLOTS: tuple[str, ...] = ("id_number", "id_readback", "id_confirmed")
+# The full ID number and everything derived from it (how the name matched under it too).
+IDENTITY_SLOTS: tuple[str, ...] = (
+    "id_number",
+    "id_readback",
+    "id_confirmed",
+    "name_match",
+    "name_confirmed",
+)
 
 
 def forget_identity() -> list[EventType]:

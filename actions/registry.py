@@ -21,6 +21,7 @@ from typing import Protocol
 
 from actions.settings import ActionSettings
 from nlu.id_card import mask_id_number
+from nlu.name_sound import NameMatch, match_name
 
 logger = logging.getLogger(__name__)
 
@@ -42,15 +43,39 @@ class Resident:
         return self.last_certified is not None and self.last_certified.year == year
 
 
-def refusal(resident: Resident | None, name: str, year: int) -> str | None:
+@dataclass(frozen=True)
+class Verification:
+    """Who the registry has under an ID number, and how the name given compares.
+
+    A match by sound (王贵兰 for 王桂兰) is not a match yet: the resident must confirm the
+    registered characters first, and only someone whose answer already sounded like the
+    registered name may hear it.
+    """
+
+    resident: Resident | None
+    name_match: NameMatch
+
+
+def verification(resident: Resident | None, name: str) -> Verification:
+    """Compare the name given with the registered one (shared by every registry)."""
+    if resident is None:
+        return Verification(None, NameMatch.NO)
+    return Verification(resident, match_name(resident.name, name))
+
+
+def refusal(
+    resident: Resident | None, name: str, year: int, sound_confirmed: bool = False
+) -> str | None:
     """Why this year's certification must not be recorded, or ``None`` if it may.
 
     The reasons are the values of the ``auth_result`` slot, so the kiosk and the pending
-    store (which completes requests later) apply the same rules.
+    store (which completes requests later) apply the same rules. ``sound_confirmed``: the
+    resident said yes to the registered characters of a name that matched by sound.
     """
     if resident is None:
         return "not_found"
-    if resident.name != name:
+    match = match_name(resident.name, name)
+    if match is NameMatch.NO or (match is NameMatch.BY_SOUND and not sound_confirmed):
         return "name_mismatch"
     if resident.certified_in(year):
         return "already_certified"
@@ -59,6 +84,10 @@ def refusal(resident: Resident | None, name: str, year: int) -> str | None:
 
 class Registry(Protocol):
     async def find(self, id_number: str) -> Resident | None: ...
+
+    async def verify(self, id_number: str, name: str) -> Verification:
+        """The resident and how ``name`` matched theirs: exact, by sound, or not."""
+        ...
 
     async def record_certification(self, id_number: str, when: datetime) -> None: ...
 
@@ -191,6 +220,9 @@ class SqliteRegistry:
             return await asyncio.to_thread(self._find, id_number)
         except (sqlite3.Error, OSError) as err:
             raise RegistryUnavailable(f"registry database: {err}") from err
+
+    async def verify(self, id_number: str, name: str) -> Verification:
+        return verification(await self.find(id_number), name)
 
     async def record_certification(self, id_number: str, when: datetime) -> None:
         try:

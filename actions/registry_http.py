@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from actions.registry import RegistryUnavailable, Resident
+from actions.registry import RegistryUnavailable, Resident, Verification, verification
 from actions.settings import RegistryHttpSettings
 from nlu.id_card import mask_id_number
 
@@ -215,6 +215,11 @@ class HttpRegistry:
         if reply.status != 200:
             raise RegistryUnavailable(f"registry GET {mask_id_number(id_number)}: {reply.status}")
         return _parse_resident(reply.body, id_number)
+
+    async def verify(self, id_number: str, name: str) -> Verification:
+        # The registry API returns the registered name; the comparison is ours, so both
+        # registries match names by the same rules.
+        return verification(await self.find(id_number), name)
 
     async def record_certification(self, id_number: str, when: datetime) -> None:
         # A naive time is the kiosk's local time; the registry gets it with its offset.

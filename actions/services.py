@@ -16,7 +16,7 @@ import logging
 import re
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -31,6 +31,7 @@ from actions.catalogue import (
     service_with_id,
 )
 from actions.conversation import last_bot_turn
+from actions.no_progress import GuardedFormValidation
 from actions.service_replies import (
     CENTER_NOT_FOUND,
     NO_OFFER,
@@ -216,9 +217,30 @@ def _decide(search: ServiceSearch, value: str, tracker: Tracker) -> Decision:
     return decision
 
 
-class ValidateServiceLookupForm(FormValidationAction):
+class ValidateServiceLookupForm(GuardedFormValidation):
     def name(self) -> str:
         return "validate_service_lookup_form"
+
+    def extract_service(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A service question without a tagged service may still name one in its words.
+
+        DIET tags the names it was trained on; "老年食堂吃饭怎么报名" names 老年助餐 all
+        the same, so the form does not ask "您要办哪一项？" when the search is sure.
+        """
+        message = tracker.latest_message
+        if tracker.get_slot("requested_slot") or tracker.get_slot(SERVICE_SLOT):
+            return {}
+        if (message.get("intent") or {}).get("name") != "service_lookup":
+            return {}
+        if any(e.get("entity") == SERVICE_SLOT for e in message.get("entities") or []):
+            return {}
+        sentence = _said(message.get("text"))
+        decision = _catalogue()[1].decide(sentence) if sentence else None
+        if decision is None or decision.service is None:
+            return {}
+        return {SERVICE_SLOT: decision.service.name}
 
     def validate_service(
         self,
@@ -330,7 +352,7 @@ class ActionServiceMore(Action):
         return [_say(dispatcher, list_reply(service, offer.aspect, offer.start))]
 
 
-class ValidateServiceCenterForm(FormValidationAction):
+class ValidateServiceCenterForm(GuardedFormValidation):
     def name(self) -> str:
         return "validate_service_center_form"
 

@@ -20,6 +20,7 @@ const REASON_LABELS = {
   registry_unavailable: "社保系统连不上",
   not_understood: "多次没听懂",
   repeated_misunderstanding: "多次没听懂",
+  no_progress: "同一个问题三次没办成",
 };
 const CHANNEL_LABELS = {
   kiosk: "自助机",

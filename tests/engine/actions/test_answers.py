@@ -22,7 +22,7 @@ async def test_yes_to_a_human_after_the_registry_failed(domain):
 
 async def test_yes_to_the_offer_of_a_human_after_two_misses(domain):
     offer = "utter_fallback_offer_human"
-    assert (await answer(domain, offer, "affirm"))[0] == ["utter_handoff"]
+    assert (await answer(domain, offer, "affirm"))[0] == ["utter_handoff_not_understood"]
     assert (await answer(domain, offer, "deny"))[0] == ["utter_anything_else"]
 
 

@@ -14,13 +14,14 @@ from actions.auth import (
     ValidateSocialSecurityAuthForm,
 )
 from actions.pending import pending
+from actions.privacy import IDENTITY_SLOTS
 from actions.registry import SqliteRegistry
 from actions.settings import DATA_DIR
 from actions.speech import clean_person_name, spoken_date
 from tests.engine.actions.conftest import make_tracker, user
 
 WANG = ("王桂兰", "110105194910010031")
-FORGET = [SlotSet("id_number", None), SlotSet("id_readback", None), SlotSet("id_confirmed", None)]
+FORGET = [SlotSet(slot, None) for slot in IDENTITY_SLOTS]
 LI = ("李建国", "310104195203150049")
 
 
@@ -193,7 +194,7 @@ async def test_person_name_validation_asks_again_for_non_names(domain):
     form = ValidateSocialSecurityAuthForm()
     dispatcher = CollectingDispatcher()
     tracker = make_tracker([user("啊")])
-    assert form.validate_person_name("啊", dispatcher, tracker, domain) == {"person_name": None}
+    assert form.validate_person_name("啊", dispatcher, tracker, domain)["person_name"] is None
     assert dispatcher.messages[0]["response"] == "utter_invalid_name"
 
 

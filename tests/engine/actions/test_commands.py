@@ -111,6 +111,8 @@ async def test_cancel_inside_a_form_ends_it_and_forgets_its_answers(domain):
         SlotSet("id_number", None),
         SlotSet("id_readback", None),
         SlotSet("id_confirmed", None),
+        SlotSet("name_match", None),
+        SlotSet("name_confirmed", None),
     ]
     assert dispatcher.messages[0]["response"] == "utter_cancelled"
 
@@ -125,7 +127,7 @@ async def test_cancel_with_no_task_just_acknowledges(domain):
 
 async def test_fallback_offers_up_to_three_suggestions_best_first(domain):
     latest = {
-        "text": "那个啥",
+        "text": "那张表格咋弄",
         "intent": {"name": "nlu_fallback", "confidence": 0.3},
         "intent_ranking": [
             {"name": "nlu_fallback", "confidence": 0.45},
@@ -136,7 +138,9 @@ async def test_fallback_offers_up_to_three_suggestions_best_first(domain):
     }
     dispatcher = CollectingDispatcher()
     await ActionHandleFallback().run(
-        dispatcher, make_tracker([user("那个啥", "nlu_fallback")], latest_message=latest), domain
+        dispatcher,
+        make_tracker([user("那张表格咋弄", "nlu_fallback")], latest_message=latest),
+        domain,
     )
     (message,) = dispatcher.messages
     assert message["text"] == "我没太听明白。您是想办下面哪件事？"
