@@ -132,16 +132,17 @@ class Stack:
                 ],
                 env,
             )
+            # `rasa run` through scripts.rasa_server, which takes the token from
+            # $RASA_TOKEN: on the command line every local user could read it with `ps`.
             rasa = self._spawn(
                 "rasa",
                 [
-                    str(ENGINE_BIN / "rasa"),
-                    "run",
+                    str(ENGINE_BIN / "python"),
+                    "-m",
+                    "scripts.rasa_server",
                     "--model",
                     str(cfg.model),
                     "--enable-api",
-                    "--auth-token",
-                    token,
                     "--interface",
                     "127.0.0.1",
                     "--port",

@@ -6,17 +6,19 @@ Needs the trained model: `make test` trains it and passes its path in RASA_MODEL
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from scripts.stack import Stack
+from scripts.stack import Stack, rasa_token
 
 from .real_stack import running_stack, say, texts, tracker
 
@@ -30,6 +32,27 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def test_health_reports_every_part(stack: Stack) -> None:
     body = httpx.get(f"{stack.config.gateway_url}/health", timeout=30).json()
     assert body["status"] == "ok", body
+
+
+def test_no_process_shows_the_rasa_token_on_its_command_line(stack: Stack) -> None:
+    """Command lines are world-readable (`ps`); Rasa gets its token in memory instead."""
+    token = rasa_token(stack.config.var_dir)
+    command_lines = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError):  # gone meanwhile, or not ours to read
+                command_lines[int(proc.name)] = (proc / "cmdline").read_bytes()
+    ours = {p.pid for p in stack.processes.values()}
+    assert ours <= set(command_lines)  # the stack's own processes were all looked at
+    leaks = {pid: line for pid, line in command_lines.items() if token.encode() in line}
+    assert leaks == {}
+    assert not any(
+        b"--auth-token" in line or b"--jwt-secret" in line for line in command_lines.values()
+    )
+    # …and Rasa's API still requires it.
+    status = f"{stack.config.rasa_url}/status"
+    assert httpx.get(status, timeout=30).status_code == 401
+    assert httpx.get(status, params={"token": token}, timeout=30).status_code == 200
 
 
 def test_pension_authentication_in_chinese_with_spoken_digits(stack: Stack) -> None:

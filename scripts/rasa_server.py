@@ -1,0 +1,34 @@
+"""``rasa run`` with the HTTP API token taken from the environment, not the command line.
+
+Rasa 3.6 reads its API token only from ``--auth-token`` (its JWT secret only from
+``--jwt-secret``, also a command-line argument), and a process's command line is
+readable by every local user (``ps``, ``/proc/<pid>/cmdline``), while its environment
+is readable only by the same user. So `scripts.stack` starts Rasa as
+``.venv-rasa/bin/python -m scripts.rasa_server <rasa run arguments>``: this module reads
+``$RASA_TOKEN`` and hands it to Rasa's own command-line parser in memory, where no other
+process can see it. Runs in the engine environment; everything else is Rasa's ``rasa run``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TOKEN_VARIABLE = "RASA_TOKEN"
+
+
+def main(arguments: list[str]) -> None:
+    token = os.environ.get(TOKEN_VARIABLE, "").strip()
+    if not token:
+        sys.exit(f"{TOKEN_VARIABLE} is not set: the Rasa HTTP API needs a token")
+    if any(arg.startswith(("--auth-token", "--jwt-secret")) for arg in arguments):
+        sys.exit("pass the token in $RASA_TOKEN, not on the command line (`ps` shows it)")
+    from rasa.__main__ import main as rasa_main
+
+    # Only this process's copy of argv changes; /proc/<pid>/cmdline keeps what was exec'd.
+    sys.argv = ["rasa", "run", *arguments, "--auth-token", token]
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
