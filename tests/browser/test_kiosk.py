@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, Playwright, expect
+from playwright.sync_api import Locator, Page, Playwright, expect
 
 from bot.settings import Settings
 from channels.app import create_app
@@ -22,7 +22,7 @@ from tests.voice.voice_testkit import (
 from voice.audio import to_pcm16k, write_wav
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer
-from .helpers import active, assert_no_axe_violations, tab_to
+from .helpers import active, assert_no_axe_violations, horizontal_overflow, tab_to
 
 COMMAND_BUTTONS = ("转人工", "再说一遍", "慢一点", "结束")
 
@@ -251,3 +251,83 @@ def test_inactivity_during_a_handoff_keeps_the_conversation(
     expect(page.locator("#welcome")).to_be_visible(timeout=10_000)
     expect(page.locator("#log li")).to_have_count(0)
     assert not any('"end"' in frame for frame in sent), sent
+
+
+# Screens the kiosk runs on: laptop-sized, common monitors, and a portrait totem.
+KIOSK_VIEWPORTS = [(1280, 800), (1280, 900), (1280, 1024), (1920, 1080), (1080, 1920)]
+
+# Where an element is: fully inside the window, and which of five points on it (centre, and
+# near the corners: 20 % in, clear of rounded corners) show something else on top (the
+# defect: the fixed command bar over the keyboard field).
+_PLACE = """(el) => {
+  const r = el.getBoundingClientRect();
+  const inside = r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth;
+  const at = (fx, fy) => [r.left + fx * r.width, r.top + fy * r.height];
+  const points = [at(0.5, 0.5), at(0.2, 0.2), at(0.8, 0.2), at(0.2, 0.8), at(0.8, 0.8)];
+  const covered = points.filter(([x, y]) => {
+    const hit = document.elementFromPoint(x, y);
+    return !hit || !(hit === el || el.contains(hit));
+  }).map(([x, y]) => document.elementFromPoint(x, y)?.outerHTML.slice(0, 60) ?? 'nothing');
+  return {inside, covered, box: [r.left, r.top, r.right, r.bottom].map(Math.round)};
+}"""
+_CONTROLS = "button:not([hidden]), input:not([type=hidden])"
+
+
+def _assert_in_full_view(page: Page, element: Locator, what: str) -> None:
+    place = element.evaluate(_PLACE)
+    assert place["inside"] and not place["covered"], f"{what}: {place}"
+
+
+@pytest.mark.parametrize(("width", "height"), KIOSK_VIEWPORTS, ids=lambda v: str(v))
+def test_every_control_is_visible_and_reachable(
+    gateway: LiveServer, page: Page, width: int, height: int
+) -> None:
+    """Voice off (no model here) is the tallest page: the alert, and focus on the field."""
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"{gateway.url}/kiosk")
+    expect(page.locator("#connection-status")).to_have_text("已连接")
+    expect(page.locator("#voice-off")).to_be_visible()
+    # On arrival the focused field is in full view, and so is the command bar.
+    expect(page.locator("#text-input")).to_be_focused()
+    _assert_in_full_view(page, page.locator("#text-input"), "the focused field on arrival")
+    bar = page.get_by_role("navigation", name="常用操作")
+    for name in COMMAND_BUTTONS:
+        _assert_in_full_view(page, bar.get_by_role("button", name=name), name)
+    # A turn with choices and a transcript: the page at its longest.
+    page.get_by_label("打字提问").fill("你好")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("group", name="可以直接按").get_by_role("button")).to_have_count(2)
+    for name in COMMAND_BUTTONS:
+        _assert_in_full_view(page, bar.get_by_role("button", name=name), f"{name} after a turn")
+    # Keyboard: from the field forwards to the end, and back to the start, every stop
+    # of the Tab order is in full view while it has the focus.
+    visited = {"text-input"}
+    for key_name in ("Tab", "Shift+Tab"):
+        page.locator("#text-input").focus()
+        for _ in range(40):
+            page.keyboard.press(key_name)
+            key = page.evaluate(
+                "() => document.activeElement === document.body ? null"
+                " : document.activeElement.id || document.activeElement.textContent.trim()"
+            )
+            if key is None:  # out of the page, into the browser
+                break
+            visited.add(key)
+            place = page.evaluate(f"() => ({_PLACE})(document.activeElement)")
+            assert place["inside"] and not place["covered"], f"{key_name} to {key!r}: {place}"
+    enabled = page.locator(_CONTROLS).evaluate_all(
+        "els => els.filter(el => !el.disabled && el.checkVisibility())"
+        ".map(el => el.id || el.textContent.trim())"
+    )
+    assert set(enabled) <= visited, "every enabled control is in the Tab order"
+    # Touch: every control, disabled ones too, can be scrolled into full view.
+    controls = page.locator(_CONTROLS)
+    for index in range(controls.count()):
+        control = controls.nth(index)
+        if control.is_visible():
+            control.evaluate("el => el.scrollIntoView({block: 'nearest'})")
+            _assert_in_full_view(
+                page, control, f"control {control.evaluate('el => el.outerHTML.slice(0, 60)')}"
+            )
+    assert horizontal_overflow(page) == 0
+    assert_no_axe_violations(page)
