@@ -118,7 +118,8 @@ def converse(persona: Persona, sender: str, talk: Talk, deadline: float) -> Outc
             outcome.reason = "handoff"
             return outcome
         done = task_done(persona, texts)
-        said = resident.respond(texts)  # notes an offer of a person
+        titles = [str(b.get("title")) for r in replies for b in r.get("buttons") or []]
+        said = resident.respond(texts, titles)  # notes an offer of a person
         if resident.human_offered:
             outcome.reason = "human_offered"
         if done:
@@ -250,15 +251,22 @@ def baseline_tree(commit: str) -> Path:
 
 
 def baseline_model(tree: Path) -> Path:
-    """The baseline's model, trained by its own model cache (so only once per commit)."""
-    done = subprocess.run(
-        [str(tree / ".venv" / "bin" / "python"), "-m", "scripts.model_cache"],
-        cwd=tree,
-        env={**os.environ, "PYTHONPATH": str(tree)},
-        check=True,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    """The baseline's model, trained by its own model cache (so only once per commit).
+
+    Training talks a lot: its output goes to var/bench/baseline-train.log.
+    """
+    log = BENCH_DIR / "baseline-train.log"
+    with log.open("w", encoding="utf-8") as err:
+        done = subprocess.run(
+            [str(tree / ".venv" / "bin" / "python"), "-m", "scripts.model_cache"],
+            cwd=tree,
+            env={**os.environ, "PYTHONPATH": str(tree)},
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+    if done.returncode != 0:
+        raise RuntimeError(f"training the baseline model failed: see {log}")
     return Path(done.stdout.strip().splitlines()[-1])
 
 
@@ -326,7 +334,11 @@ def report(results: dict[str, list[Outcome]]) -> None:
         )
     )
     medians = [figures[label].median_turns for label in labels]
-    print(_row("turns per success, median", [str(m) for m in medians] + ratio(medians)))
+    print(
+        _row(
+            "turns per success, median", [f"{m:g}" if m else "-" for m in medians] + ratio(medians)
+        )
+    )
     p95s = [figures[label].p95_turns for label in labels]
     print(
         _row(

@@ -55,6 +55,14 @@ SUCCESS: dict[Task, tuple[str, ...]] = {
     Task.AUTH: ("认证成功", "已经认证过了"),
     Task.STATUS: ("已经认证", "还没有认证"),
 }
+#: When the bot does not understand and offers buttons ("您是想办下面哪件事？"), the
+#: resident picks the one whose title has a word of its task, and says that title.
+TASK_BUTTON_WORDS: dict[Task, tuple[str, ...]] = {
+    Task.AUTH: ("资格认证", "认证"),
+    Task.STATUS: ("认证结果", "认证"),
+    Task.SERVICE: ("办事指南",),
+    Task.CENTER: ("服务中心",),
+}
 #: A question offering several services names them without answering.
 CHOICE_WORDS = ("您问的是",)
 _ID_LIKE = re.compile(r"(?:[0-9][，,、\s]*){17}[0-9Xx]")
@@ -107,11 +115,14 @@ class SimulatedResident:
     def start(self) -> Utterance:
         return _plain(self.persona.noise_before or self.persona.opening)
 
-    def respond(self, texts: Sequence[str]) -> Utterance:
+    def respond(self, texts: Sequence[str], buttons: Sequence[str] = ()) -> Utterance:
+        """The answer to this turn's replies; ``buttons`` are the titles of their buttons."""
         cue = cue_of(texts)
         if cue is Cue.OFFER_HUMAN:
             self.human_offered = True
             return _plain(NO_HUMAN)
+        if cue in (Cue.NOT_HEARD, None) and (picked := self._pick(buttons)):
+            return _plain(picked)
         if cue in (Cue.NOT_HEARD, None):
             cue = self.pending
         if cue in (Cue.ASK_TASK, None):
@@ -127,6 +138,10 @@ class SimulatedResident:
         self.answers += 1
         self.asked[cue] += 1
         return self._answer(cue, texts)
+
+    def _pick(self, buttons: Sequence[str]) -> str | None:
+        words = TASK_BUTTON_WORDS[self.persona.task]
+        return next((b for w in words for b in buttons if w in b), None)
 
     def _answer(self, cue: Cue, texts: Sequence[str]) -> Utterance:
         persona = self.persona
