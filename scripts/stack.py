@@ -186,6 +186,17 @@ class Stack:
         self.stop()
 
 
+def prepare_voice() -> None:
+    """Before the gateway starts: the Vosk model found, or downloaded (with Vosk's progress
+    bar) where the internet is reachable; else one line on how to provide it. Text works
+    either way. Imported here: the rest of this module needs only the standard library."""
+    from voice.model_download import prepare_model
+    from voice.settings import get_voice_settings
+
+    result = prepare_model(get_voice_settings())
+    (logger.info if result.path is not None else logger.warning)("%s", result.message)
+
+
 def main() -> int:
     """`make run`: start everything in the foreground until Ctrl-C."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -198,6 +209,7 @@ def main() -> int:
         gateway_host=os.environ.get("GATEWAY_HOST", "127.0.0.1"),
         gateway_port=int(os.environ.get("GATEWAY_PORT", "8000")),
     )
+    prepare_voice()
     stack = Stack(cfg)
     logger.info("starting the action server, Rasa and the gateway (about a minute)…")
     stack.start()

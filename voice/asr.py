@@ -19,8 +19,9 @@
   input can work, and why not.
 
 Model location: ``VOSK_MODEL_PATH`` (a model folder, or a folder holding
-``<vosk_model_name>/``), otherwise Vosk's own ``Model(model_name=...)``, which uses its cache
-folders and downloads where the internet is reachable (see ``voice.settings``).
+``<vosk_model_name>/``), otherwise Vosk's cache folders; a model found nowhere is fetched
+into Vosk's cache by Vosk's downloader through `voice.model_download` (complete or not at
+all) where the internet is reachable (see ``voice.settings``).
 """
 
 from __future__ import annotations
@@ -116,7 +117,8 @@ class Grammar:
 # ----------------------------------------------------------------------------- model
 
 
-def _looks_like_model(path: Path) -> bool:
+def looks_like_model(path: Path) -> bool:
+    """A Vosk model folder: its acoustic model is there (newer layout am/, older flat)."""
     return (path / "am" / "final.mdl").is_file() or (path / "final.mdl").is_file()
 
 
@@ -129,14 +131,14 @@ def locate_model(settings: VoiceSettings) -> Path | None:
         if not root.is_dir():
             raise ASRUnavailable(reason=f"VOSK_MODEL_PATH {root} is not a folder")
         for candidate in (root, root / name):
-            if _looks_like_model(candidate):
+            if looks_like_model(candidate):
                 return candidate
         raise ASRUnavailable(
             reason=f"no Vosk model in VOSK_MODEL_PATH {root} (expected am/final.mdl there "
             f"or in {name}/)"
         )
     for folder in _VOSK_CACHE_DIRS:
-        if _looks_like_model(folder / name):
+        if looks_like_model(folder / name):
             return folder / name
     return None
 
@@ -256,20 +258,21 @@ class ModelStore:
                 reason=f"Vosk model {settings.vosk_model_name} is not on this machine and "
                 "downloading is off; set VOSK_MODEL_PATH"
             )
+        if path is None:
+            # Not `vosk.Model(model_name=...)`: Vosk unpacks straight into its cache, so a
+            # cut-off download there leaves half a model that every later start trips on.
+            from voice.model_download import ModelDownloadError, download_model, vosk_cache_dir
+
+            try:
+                path = download_model(settings.vosk_model_name, vosk_cache_dir())
+            except ModelDownloadError as err:
+                raise ASRUnavailable(reason=str(err)) from err
         try:
-            if path is not None:
-                logger.info("loading Vosk model from %s", path)
-                return vosk.Model(str(path))
-            logger.info("loading Vosk model %s by name", settings.vosk_model_name)
-            return vosk.Model(model_name=settings.vosk_model_name)
-        except SystemExit as err:  # vosk exits when the name is not in its online list
-            raise ASRUnavailable(
-                reason=f"Vosk does not know a model named {settings.vosk_model_name}"
-            ) from err
+            logger.info("loading Vosk model from %s", path)
+            return vosk.Model(str(path))
         except Exception as err:
-            where = path if path is not None else f"{settings.vosk_model_name} (download)"
             raise ASRUnavailable(
-                reason=f"Vosk model {where} could not be loaded: {type(err).__name__}: {err}"
+                reason=f"Vosk model {path} could not be loaded: {type(err).__name__}: {err}"
             ) from err
 
 

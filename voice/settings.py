@@ -5,11 +5,12 @@ Environment variables (all optional; defaults in brackets):
 - ``VOSK_MODEL_PATH``: a local Vosk model, either the model folder itself (it holds
   ``am/`` and ``conf/``) or a folder that holds ``<VOICE_VOSK_MODEL_NAME>/``. When set,
   nothing is downloaded. [unset]
-- ``VOICE_VOSK_MODEL_NAME``: model for Vosk's own ``Model(model_name=...)`` when
-  ``VOSK_MODEL_PATH`` is unset: Vosk looks in its cache folders (``~/.cache/vosk``,
-  ``/usr/share/vosk``) and downloads it where the internet is reachable.
-  [vosk-model-small-cn-0.22]
-- ``VOICE_VOSK_DOWNLOAD``: let Vosk download the named model when it is not cached [true]
+- ``VOICE_VOSK_MODEL_NAME``: the model to use when ``VOSK_MODEL_PATH`` is unset, looked
+  for in Vosk's cache folders (``/usr/share/vosk``, ``~/.cache/vosk``) and otherwise
+  downloaded into ``~/.cache/vosk`` with Vosk's downloader (`voice.model_download`: by
+  `make run` before the gateway starts, else on first use) where the internet is
+  reachable. [vosk-model-small-cn-0.22]
+- ``VOICE_VOSK_DOWNLOAD``: allow that download [true]
 - ``VOICE_MAX_INPUT_BYTES``: largest audio file accepted for conversion [10 MiB]
 - ``VOICE_MAX_AUDIO_S``: longest audio accepted for conversion, in seconds [120]
 - ``VOICE_MAX_UTTERANCE_S``: a streamed utterance longer than this is ended (a final
