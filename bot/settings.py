@@ -3,8 +3,9 @@
 Environment variables (all optional; defaults in brackets):
 
 - ``GATEWAY_RASA_URL``: base URL of ``rasa run`` [http://127.0.0.1:5005]
-- ``RASA_TOKEN``: token of Rasa's HTTP API. No prefix, because ``rasa run --auth-token``
-  is started from the same variable. [see "Token lookup" below]
+- ``RASA_TOKEN``: token of Rasa's HTTP API. No prefix, because Rasa is started from the
+  same variable (``scripts/rasa_server.py``, which keeps it off the command line).
+  [see "Token lookup" below]
 - ``GATEWAY_RASA_TOKEN_FILE``: file holding the token [<project root>/var/rasa_token]
 - ``GATEWAY_ACTION_SERVER_URL``: base URL of the action server [http://127.0.0.1:5055]
 - ``GATEWAY_RASA_TIMEOUT_S``: seconds to wait for Rasa to answer one turn [30]
