@@ -39,8 +39,9 @@ _FILLER_WORDS = (
 _FILLER_CHARS = "嗯呃额啊阿哦噢喔唉哎诶欸喂哈嘿呀吧啦嘛呢么了的呗哼咳嗨那这说就也还又"
 _FILLER = re.compile("|".join(_FILLER_WORDS) + f"|[{_FILLER_CHARS}]")
 _NOT_WORDS = re.compile(r"[\W_]+")
-# One character that does answer something on its own (yes, no, a choice).
-_ONE_CHARACTER_ANSWERS = frozenset("对是好行要不没有错停慢快帮")
+# One character that does answer something on its own (yes, no, a choice; 中 and 成 are
+# a northern yes).
+_ONE_CHARACTER_ANSWERS = frozenset("对是好行中成可要不没有错停慢快帮办查")
 
 
 def meaningful_part(text: str) -> str:

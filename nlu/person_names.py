@@ -26,6 +26,7 @@ _NOT_IN_NAMES = frozenset(
     "我你您他她它们这那个就还再说遍点慢快帮助取消转人工不对是没好给在跟到被把让用会"
     "可以得着过也都很太最更号码身份证认查去来吃喝做看听知道想要问请办事情里下上"
     "谢几多少钱岁年月日号一二三四五六七八九十零百千万两幺洞叉"
+    "区县市省镇乡村街路楼院卡费证"
 )
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _PUNCTUATION = re.compile(r"[\W_]+")  # spaces and punctuation of every script

@@ -55,6 +55,7 @@ def test_names_are_read_whole(answer: str, name: str) -> None:
     [
         *("呃那个那个就是说", "再说一遍", "取消", "转人工", "高龄津贴", "我要认证", "对", "是的"),
         *("不对", "那个那个", "好的好的", "哈哈", "我是王桂兰的女儿", "王", "慢一点", "帮助"),
+        *("金水区", "朝阳区", "江西省"),
     ],
 )
 def test_what_is_not_a_name_is_not_read_as_one(answer: str) -> None:
@@ -106,7 +107,8 @@ def test_filler_is_noise(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["对", "好", "不对", "认证", "王桂兰", "幺幺零", "吴霞", "取消", "高龄津贴"]
+    "text",
+    ["对", "好", "不对", "认证", "王桂兰", "幺幺零", "吴霞", "取消", "高龄津贴", "中 就这样"],
 )
 def test_answers_are_not_noise(text: str) -> None:
     assert not is_noise(text)
