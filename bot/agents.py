@@ -30,11 +30,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.audit import AuditAction, record
-from bot.db import Database
 from bot.errors import ErrorCode, Unauthorized
-from bot.models import Agent, AgentToken, utcnow
 from bot.settings import get_settings
+from bot.store.audit import AuditAction, record
+from bot.store.db import Database
+from bot.store.models import Agent, AgentToken, utcnow
 from bot.views import LoginResult
 
 logger = logging.getLogger(__name__)
@@ -265,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("list", help="list the accounts")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    logging.getLogger("bot.db").setLevel(logging.WARNING)
+    logging.getLogger("bot.store.db").setLevel(logging.WARNING)
     try:
         asyncio.run(_run(args.command, getattr(args, "username", None)))
     except AccountError as err:

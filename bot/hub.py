@@ -6,7 +6,7 @@ one entry point means there is one place that
 - stores the whole transcript (user, bot and agent turns, the channel, and for voice the
   recogniser's confidence from ``metadata["asr_confidence"]``),
 - decides where a turn goes: to Rasa, or, while a handoff is open (waiting or with an
-  agent), to people (`bot.waiting_room`), never to both,
+  agent), to people (`bot.handoff.waiting_room`), never to both,
 - queues a handoff when the bot's reply asks for one (``custom.handoff``) and tells the
   user their place in the same turn,
 - logs turns, with personal numbers masked.
@@ -33,17 +33,18 @@ import logging
 import time
 from typing import Protocol
 
-from bot.db import Database
+from bot.bus.events import EventBus
+from bot.bus.outbox import Outbox
 from bot.errors import ErrorCode, GatewayError, InvalidRequest, NotFound
-from bot.events import EventBus
+from bot.handoff.queue import HandoffRequest, active_for
+from bot.handoff.queue_watch import QueueWatcher
+from bot.handoff.waiting_room import WaitingRoom
 from bot.keyed_locks import KeyedLocks
 from bot.messages import BotReply, UserMessage
-from bot.models import Role
-from bot.outbox import Outbox
-from bot.privacy import mask_pii
-from bot.queue import HandoffRequest, active_for
-from bot.queue_watch import QueueWatcher
-from bot.transcript import (
+from bot.privacy.masking import mask_pii
+from bot.store.db import Database
+from bot.store.models import Role
+from bot.store.transcript import (
     append,
     append_reply,
     asr_confidence_of,
@@ -56,7 +57,6 @@ from bot.transcript import (
     user_page,
 )
 from bot.views import UserMessages
-from bot.waiting_room import WaitingRoom
 
 logger = logging.getLogger(__name__)
 

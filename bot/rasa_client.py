@@ -16,8 +16,8 @@ import httpx
 from pydantic import TypeAdapter, ValidationError
 
 from bot.errors import EngineUnavailable
-from bot.log_redaction import redact_tokens
 from bot.messages import BotReply, UserMessage
+from bot.privacy.log_redaction import redact_tokens
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)

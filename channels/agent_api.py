@@ -2,7 +2,7 @@
 
 Every route except login requires ``Authorization: Bearer <token>``; the check is a
 router-level dependency, so a new route cannot forget it. Routes only translate between
-HTTP and `bot.desk` / `bot.agents` / `bot.canned`: the rules live there.
+HTTP and `bot.handoff.desk` / `bot.agents` / `bot.handoff.canned`: the rules live there.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from bot import canned
-from bot.models import MAX_INT_ID
+from bot.handoff import canned
+from bot.store.models import MAX_INT_ID
 from bot.views import (
     AgentQueue,
     CannedReplies,

@@ -1,6 +1,6 @@
 """``WS /ws/agent?token=…``: live pushes to agent consoles.
 
-Pushes (shapes in `bot.console_feed`): the queue on connect and on every change, claims
+Pushes (shapes in `bot.bus.console_feed`): the queue on connect and on every change, claims
 by anyone, and new turns of the conversations this agent handles. A bad or expired
 token closes the socket with code 4401 (after accepting it: a close during the handshake
 would reach a browser only as a generic failure). A console that falls too far behind
@@ -18,10 +18,10 @@ import logging
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from bot import console_feed
 from bot.agents import AgentSession
-from bot.events import Subscription, SubscriptionLagged
-from bot.models import utcnow
+from bot.bus import console_feed
+from bot.bus.events import Subscription, SubscriptionLagged
+from bot.store.models import utcnow
 from channels.deps import AccountsDep, BusDep, DeskDep
 
 logger = logging.getLogger(__name__)

@@ -21,15 +21,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from bot.agents import AgentAccounts
-from bot.db import Database
-from bot.desk import HandoffDesk
-from bot.events import EventBus
+from bot.bus.events import EventBus
+from bot.handoff.desk import HandoffDesk
+from bot.handoff.queue_watch import QueueWatcher
+from bot.handoff.waiting_room import WaitingRoom
 from bot.hub import ConversationHub
-from bot.log_redaction import quiet_user_text_loggers, redact_tokens
-from bot.queue_watch import QueueWatcher
+from bot.privacy.log_redaction import quiet_user_text_loggers, redact_tokens
 from bot.rasa_client import RasaClient
 from bot.settings import Settings, get_settings
-from bot.waiting_room import WaitingRoom
+from bot.store.db import Database
 from channels import agent_api, agent_ws, console, health, kiosk, rest, user_api, webchat
 from channels.error_handlers import install_error_handlers
 from channels.telegram import webhook as telegram_webhook

@@ -18,9 +18,9 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import HTTPConnection, Request
 
 from bot.agents import AgentAccounts, AgentIdentity
-from bot.desk import HandoffDesk
+from bot.bus.events import EventBus
 from bot.errors import InvalidRequest, Unauthorized
-from bot.events import EventBus
+from bot.handoff.desk import HandoffDesk
 from bot.hub import ConversationHub
 from bot.rasa_client import RasaClient
 from bot.settings import Settings

@@ -17,7 +17,7 @@ reply's button titles, which the page shows as big buttons that send their title
 ``{"type": "reset"}`` after ``end``, and ``{"type": "error", "code", "message"}``.
 
 While the conversation waits for or talks with a person, what arrives outside a turn is
-pushed from the in-process event bus (`bot.user_feed`): an agent's message as ``{"type":
+pushed from the in-process event bus (`bot.bus.user_feed`): an agent's message as ``{"type":
 "bot", "text", "audio", "from": "agent"}``, system news (queue position, "an agent joined")
 as ``{"type": "bot", ...}``, and with each queue notice (in the handoff turn and on every
 change of place) ``{"type": "queue", "position", "eta_s"}``, the same estimate the notice
@@ -44,12 +44,12 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from bot.events import EventBus
+from bot.bus.events import EventBus
+from bot.bus.user_feed import UserPush, follow_users
 from bot.hub import ConversationHub
 from bot.messages import UserMessage
 from bot.reply_custom import QueuePlace, queue_place
 from bot.settings import Settings
-from bot.user_feed import UserPush, follow_users
 from channels.deps import get_app_settings, get_bus, get_hub
 from channels.pages import add_page
 from channels.voice_turns import ask_hub, dialogue_reply

@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from bot.models import MAX_BIG_ID
+from bot.store.models import MAX_BIG_ID
 from bot.views import UserMessages
 from channels.deps import HubDep
 from channels.error_handlers import ErrorBody

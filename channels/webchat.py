@@ -36,9 +36,9 @@ from pydantic import Field
 from bot.errors import ErrorCode, InvalidRequest, NotFound
 from bot.hub import ConversationHub
 from bot.messages import BotReply
-from bot.models import MAX_BIG_ID
 from bot.reply_custom import speech_rate_in
-from bot.transcript import CLIENT_MESSAGE_ID_PATTERN
+from bot.store.models import MAX_BIG_ID
+from bot.store.transcript import CLIENT_MESSAGE_ID_PATTERN
 from bot.views import UserMessageView
 from channels.deps import HubDep, SettingsDep, body_doc
 from channels.error_handlers import ErrorBody, ErrorDetail

@@ -42,7 +42,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
 from bot.agents import create_agent
-from bot.db import Database
+from bot.store.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-password-123"

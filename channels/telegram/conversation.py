@@ -15,7 +15,7 @@ one voice note speaking all of them. Errors become short Chinese messages; nothi
 sends can make the channel stop.
 
 What the hub says outside a turn (agent replies, queue news, hand-back) arrives through
-`bot.user_feed.follow_users` and goes out with `push`.
+`bot.bus.user_feed.follow_users` and goes out with `push`.
 """
 
 from __future__ import annotations
@@ -29,14 +29,14 @@ from typing import Any
 from aiogram import Bot
 from aiogram.types import Voice
 
+from bot.bus.user_feed import UserPush
 from bot.errors import GatewayError
 from bot.hub import ConversationHub
 from bot.keyed_locks import KeyedLocks
 from bot.messages import BotReply, UserMessage
-from bot.privacy import mask_pii
+from bot.privacy.masking import mask_pii
 from bot.reply_custom import speech_rate_of
 from bot.settings import Settings
-from bot.user_feed import UserPush
 from channels.telegram import voice_notes
 from channels.telegram.delivery import Delivery
 from channels.telegram.render import (

@@ -29,11 +29,11 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import DeleteWebhook, SetWebhook
 
-from bot.events import EventBus, MessageAdded
+from bot.bus.events import EventBus, MessageAdded
+from bot.bus.user_feed import follow_users
 from bot.hub import ConversationHub
-from bot.log_redaction import TELEGRAM_LOGGERS, redact_tokens
+from bot.privacy.log_redaction import TELEGRAM_LOGGERS, redact_tokens
 from bot.settings import Settings
-from bot.user_feed import follow_users
 from channels.telegram.conversation import CHANNEL, TelegramConversations, chat_of
 from channels.telegram.handlers import build_router
 

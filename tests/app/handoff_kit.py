@@ -18,10 +18,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.agents import create_agent, hash_token
-from bot.audit import entries
-from bot.db import Database
-from bot.models import Agent, AgentToken, AuditEntry, utcnow
 from bot.settings import Settings
+from bot.store.audit import entries
+from bot.store.db import Database
+from bot.store.models import Agent, AgentToken, AuditEntry, utcnow
 from channels.app import create_app
 from tests.app.fake_rasa import FakeRasaServer
 from tests.live_server import LiveServer

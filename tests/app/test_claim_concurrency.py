@@ -16,12 +16,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.agents import create_agent
-from bot.db import Database
+from bot.handoff.queue import ClaimOutcome, HandoffRequest, claim, enqueue
 from bot.messages import UserMessage
-from bot.models import AuditEntry, Conversation, Handoff
-from bot.queue import ClaimOutcome, HandoffRequest, claim, enqueue
 from bot.settings import Settings
-from bot.transcript import ensure_conversation
+from bot.store.db import Database
+from bot.store.models import AuditEntry, Conversation, Handoff
+from bot.store.transcript import ensure_conversation
 from channels.app import create_app
 
 from .fake_rasa import FakeRasaState

@@ -14,11 +14,11 @@ from alembic.migration import MigrationContext
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from bot.db import Database
 from bot.messages import UserMessage
-from bot.models import Base, Conversation
 from bot.settings import DEFAULT_DATABASE_URL, PROJECT_ROOT, Settings, get_settings
-from bot.transcript import ensure_conversation
+from bot.store.db import Database
+from bot.store.models import Base, Conversation
+from bot.store.transcript import ensure_conversation
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
@@ -105,9 +105,10 @@ def test_importing_opens_no_database(tmp_path: Path) -> None:
         "PYTHONPATH": str(PROJECT_ROOT),
     }
     modules = (
-        "bot.db, bot.models, bot.agents, bot.audit, bot.canned, bot.console_feed, bot.desk, "
-        "bot.events, bot.handoff_texts, bot.hub, bot.outbox, bot.phone_numbers, bot.queue, "
-        "bot.queue_watch, bot.transcript, bot.views, bot.wait_time, bot.waiting_room, "
+        "bot.store.db, bot.store.models, bot.agents, bot.store.audit, bot.handoff.canned, "
+        "bot.bus.console_feed, bot.handoff.desk, bot.bus.events, bot.handoff.texts, bot.hub, "
+        "bot.bus.outbox, bot.privacy.phone_numbers, bot.handoff.queue, bot.handoff.queue_watch, "
+        "bot.store.transcript, bot.views, bot.handoff.wait_time, bot.handoff.waiting_room, "
         "channels.app, channels.agent_api, channels.agent_ws, channels.user_api, "
         "scripts.bench_handoff"
     )

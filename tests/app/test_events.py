@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.events import ConversationClaimed, EventBus, SubscriptionLagged
+from bot.bus.events import ConversationClaimed, EventBus, SubscriptionLagged
 
 
 async def test_every_subscriber_gets_every_event_in_order() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from bot import handoff_texts
+from bot.handoff import texts as handoff_texts
 
 from .conftest import Gateways
 from .fake_rasa import HANDOFF, HANDOFF_TEXT, FakeRasaState

@@ -19,11 +19,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import Database
 from bot.messages import UserMessage
-from bot.models import Message, Role
 from bot.settings import Settings
-from bot.transcript import append, ensure_conversation
+from bot.store.db import Database
+from bot.store.models import Message, Role
+from bot.store.transcript import append, ensure_conversation
 from channels.app import create_app
 
 from .fake_rasa import BUTTONS, HANDOFF, HANDOFF_TEXT, FakeRasaState

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
-from bot import handoff_texts
+from bot.handoff import texts as handoff_texts
 from tests.voice.voice_testkit import chunks, korean_model_path, korean_speech
 from voice import tts
 

@@ -10,8 +10,8 @@ from alembic import command
 from sqlalchemy import Connection, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import Database, alembic_config
-from bot.models import Conversation, Message
+from bot.store.db import Database, alembic_config
+from bot.store.models import Conversation, Message
 
 WHEN = datetime(2025, 11, 28, 9, 30, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.privacy import mask_pii
+from bot.privacy.masking import mask_pii
 
 # Valid GB 11643 numbers made with scripts/make_ids.py (checksums correct).
 ID_NUMBER = "310101193610074057"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from bot.handoff.queue import HandoffRequest, effective_priority
 from bot.messages import BotReply
-from bot.queue import HandoffRequest, effective_priority
 from bot.views import Profile
 
 from .conftest import Gateways

@@ -9,9 +9,9 @@ import sys
 
 from sqlalchemy import inspect
 
-from bot import handoff_texts
-from bot.db import Database
+from bot.handoff import texts as handoff_texts
 from bot.settings import PROJECT_ROOT
+from bot.store.db import Database
 
 from .conftest import Gateways
 from .handoff_kit import AgentApi, add_agent, say, user_messages, wait_for
@@ -60,7 +60,10 @@ def test_python_m_bot_db_upgrade_creates_the_schema(gateways: Gateways) -> None:
     env = {**os.environ, "DATABASE_URL": gateways.database_url, "PYTHONPATH": str(PROJECT_ROOT)}
     for _ in range(2):  # idempotent
         done = subprocess.run(
-            [sys.executable, "-m", "bot.db", "upgrade"], env=env, capture_output=True, timeout=60
+            [sys.executable, "-m", "bot.store.db", "upgrade"],
+            env=env,
+            capture_output=True,
+            timeout=60,
         )
         assert done.returncode == 0, done.stderr.decode()
     assert "postgres:postgres" not in done.stderr.decode(), "no password in the log"

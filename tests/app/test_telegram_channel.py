@@ -12,7 +12,7 @@ import av
 import pytest
 from fastapi.testclient import TestClient
 
-from bot import handoff_texts
+from bot.handoff import texts as handoff_texts
 from bot.settings import Settings
 from channels.app import create_app
 from channels.telegram import conversation as tg

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from bot.log_redaction import TELEGRAM_LOGGERS, redact, redact_tokens
 from bot.messages import BotReply, Button
+from bot.privacy.log_redaction import TELEGRAM_LOGGERS, redact, redact_tokens
 from bot.reply_custom import speech_rate_of
 from channels.telegram.conversation import chat_of, sender_for
 from channels.telegram.render import (

@@ -7,10 +7,10 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from bot import handoff_texts
-from bot.phone_numbers import read_phone_number
-from bot.wait_time import HandlingStats, estimate_wait_s
-from bot.waiting_room import is_cancel, is_decline
+from bot.handoff import texts as handoff_texts
+from bot.handoff.wait_time import HandlingStats, estimate_wait_s
+from bot.handoff.waiting_room import is_cancel, is_decline
+from bot.privacy.phone_numbers import read_phone_number
 
 from .conftest import Gateways
 from .fake_rasa import FakeRasaState

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 
-from bot.privacy import mask_pii
+from bot.privacy.masking import mask_pii
 from channels import console
 from channels.error_handlers import install_error_handlers
 

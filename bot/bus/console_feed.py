@@ -15,8 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from bot.events import ConversationClaimed, Event, MessageAdded, QueueChanged
-from bot.transcript import mask_text, mask_value
+from bot.bus.events import ConversationClaimed, Event, MessageAdded, QueueChanged
+from bot.store.transcript import mask_text, mask_value
 from bot.views import QueueItem, TranscriptMessage
 
 

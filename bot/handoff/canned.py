@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import delete, select
 
-from bot.audit import AuditAction, record
-from bot.db import Database
-from bot.models import CannedReply
+from bot.store.audit import AuditAction, record
+from bot.store.db import Database
+from bot.store.models import CannedReply
 
 MAX_REPLIES = 100
 MAX_REPLY_CHARS = 500

@@ -17,13 +17,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import handoff_texts as texts
+from bot.bus.outbox import Outbox
+from bot.handoff import texts
+from bot.handoff.queue import HandoffRequest, enqueue, finish, position_of
+from bot.handoff.wait_time import estimate_wait_s, handling_stats
 from bot.messages import BotReply, Button, UserMessage
-from bot.models import CallbackState, Conversation, Handoff, HandoffStatus, utcnow
-from bot.outbox import Outbox
-from bot.phone_numbers import read_phone_number
-from bot.queue import HandoffRequest, enqueue, finish, position_of
-from bot.wait_time import estimate_wait_s, handling_stats
+from bot.privacy.phone_numbers import read_phone_number
+from bot.store.models import CallbackState, Conversation, Handoff, HandoffStatus, utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.events import EventBus, MessageAdded
+from bot.bus.events import EventBus, MessageAdded
 from bot.messages import Button
-from bot.models import Conversation, Message, Role
-from bot.transcript import append, to_transcript_message
+from bot.store.models import Conversation, Message, Role
+from bot.store.transcript import append, to_transcript_message
 
 
 @dataclass(frozen=True)

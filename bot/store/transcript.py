@@ -29,8 +29,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.messages import BotReply, Button, UserMessage
-from bot.models import Agent, Conversation, Message, Role, utcnow
-from bot.privacy import mask_pii
+from bot.privacy.masking import mask_pii
+from bot.store.models import Agent, Conversation, Message, Role, utcnow
 from bot.views import Profile, TranscriptMessage, UserMessages, UserMessageView
 
 logger = logging.getLogger(__name__)

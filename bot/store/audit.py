@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import AuditEntry, utcnow
+from bot.store.models import AuditEntry, utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -18,18 +18,17 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import canned, queue
-from bot import handoff_texts as texts
 from bot.agents import AgentIdentity
-from bot.audit import AuditAction, record
-from bot.db import Database
+from bot.bus.events import ConversationClaimed, EventBus
+from bot.bus.outbox import Outbox
 from bot.errors import Conflict, ErrorCode, NotFound
-from bot.events import ConversationClaimed, EventBus
-from bot.models import Agent, Conversation, Handoff, HandoffStatus, Note, Role, utcnow
-from bot.outbox import Outbox
-from bot.privacy import mask_pii
-from bot.queue_watch import QueueWatcher, snapshot
-from bot.transcript import (
+from bot.handoff import canned, queue, texts
+from bot.handoff.queue_watch import QueueWatcher, snapshot
+from bot.privacy.masking import mask_pii
+from bot.store.audit import AuditAction, record
+from bot.store.db import Database
+from bot.store.models import Agent, Conversation, Handoff, HandoffStatus, Note, Role, utcnow
+from bot.store.transcript import (
     append,
     lock_conversation,
     mask_text,

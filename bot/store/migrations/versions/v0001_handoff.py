@@ -18,7 +18,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-# Aware timestamps; `bot.models.UTCDateTime` adapts them to SQLite, which has no time zones.
+# Aware timestamps; `bot.store.models.UTCDateTime` adapts them to SQLite, which has no time zones.
 _TIME = sa.DateTime(timezone=True)
 _ACTIVE = sa.text("status IN ('waiting', 'claimed')")
 

@@ -1,6 +1,6 @@
-"""Alembic environment: runs migrations on a connection `bot.db` hands over.
+"""Alembic environment: runs migrations on a connection `bot.store.db` hands over.
 
-The gateway and ``python -m bot.db upgrade`` pass an open connection in
+The gateway and ``python -m bot.store.db upgrade`` pass an open connection in
 ``config.attributes["connection"]``. Only the ``alembic`` command line (for writing new
 migrations) comes here without one; it then uses DATABASE_URL like the gateway does.
 No logging configuration happens here: the process that runs us owns logging.
@@ -14,8 +14,8 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.models import Base
 from bot.settings import get_settings
+from bot.store.models import Base
 
 
 def _run(connection: Connection) -> None:

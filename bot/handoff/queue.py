@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.messages import BotReply
-from bot.models import ACTIVE_STATUSES, Conversation, Handoff, HandoffStatus, utcnow
+from bot.store.models import ACTIVE_STATUSES, Conversation, Handoff, HandoffStatus, utcnow
 from bot.views import Priority, Profile
 
 logger = logging.getLogger(__name__)

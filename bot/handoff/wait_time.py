@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Handoff
+from bot.store.models import Handoff
 
 RECENT_REQUESTS = 50
 ACTIVE_AGENT_WINDOW = timedelta(hours=1)

@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from bot.events import EventBus, MessageAdded, SubscriptionLagged
+from bot.bus.events import EventBus, MessageAdded, SubscriptionLagged
 from bot.reply_custom import QueuePlace, queue_place
 from bot.views import TranscriptMessage
 

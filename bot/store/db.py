@@ -13,7 +13,7 @@ queue on an `asyncio.Lock` before they begin: SQLite's busy handler waits by sle
 (up to 100 ms a time), so a freed lock would sit idle while waiters sleep; the asyncio
 queue hands it over at once. Other processes (the CLI) still meet the busy timeout.
 
-``python -m bot.db upgrade`` applies the migrations (the gateway also does at start-up).
+``python -m bot.store.db upgrade`` applies the migrations (the gateway also does at start-up).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from bot.log_redaction import quiet_user_text_loggers
+from bot.privacy.log_redaction import quiet_user_text_loggers
 from bot.settings import PROJECT_ROOT, get_settings
 
 logger = logging.getLogger(__name__)
@@ -140,7 +140,7 @@ def _sqlite_on_begin(connection: Connection) -> None:
 def alembic_config() -> Config:
     """The project's Alembic configuration, independent of the current directory."""
     config = Config(str(ALEMBIC_INI))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "bot" / "migrations"))
+    config.set_main_option("script_location", str(Path(__file__).resolve().parent / "migrations"))
     return config
 
 
@@ -161,8 +161,10 @@ async def upgrade(url: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m bot.db upgrade``: migrate the database named by DATABASE_URL."""
-    parser = argparse.ArgumentParser(prog="python -m bot.db", description=__doc__.split("\n")[0])
+    """``python -m bot.store.db upgrade``: migrate the database named by DATABASE_URL."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.store.db", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("command", choices=["upgrade"], help="apply pending migrations")
     parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

@@ -25,15 +25,15 @@ from typing import cast
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import handoff_texts as texts
-from bot.db import Database
-from bot.events import EventBus, QueueChanged
-from bot.models import CallbackState, Conversation, Handoff, HandoffStatus, utcnow
-from bot.outbox import Outbox
-from bot.privacy import mask_pii
-from bot.queue import waiting, waiting_seconds
+from bot.bus.events import EventBus, QueueChanged
+from bot.bus.outbox import Outbox
+from bot.handoff import texts
+from bot.handoff.queue import waiting, waiting_seconds
+from bot.handoff.wait_time import estimate_wait_s, handling_stats
+from bot.privacy.masking import mask_pii
+from bot.store.db import Database
+from bot.store.models import CallbackState, Conversation, Handoff, HandoffStatus, utcnow
 from bot.views import Priority, Profile, QueueItem
-from bot.wait_time import estimate_wait_s, handling_stats
 
 logger = logging.getLogger(__name__)
 

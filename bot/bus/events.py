@@ -42,7 +42,7 @@ class MessageAdded:
     console can tell whether the turn belongs to it without a database round trip.
     ``in_turn`` is true for the user's own turn and the replies the hub returned to it: the
     user's channel already has those, so only turns with ``in_turn`` false (an agent's
-    message, queue news, a hand-back) need pushing to the user (see `bot.user_feed`).
+    message, queue news, a hand-back) need pushing to the user (see `bot.bus.user_feed`).
     """
 
     conversation_id: int

@@ -1,0 +1,1 @@
+"""Typed events published after commit, and the feeds that follow them."""

@@ -1,1 +1,0 @@
-"""Alembic migrations of the gateway's database (see `bot.db`)."""

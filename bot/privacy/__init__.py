@@ -1,0 +1,1 @@
+"""Personal data out of logs and views: masking, log redaction, phone numbers."""

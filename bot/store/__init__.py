@@ -1,0 +1,1 @@
+"""The gateway database: engine, models, migrations, transcripts, audit."""
