@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -17,6 +17,7 @@ from actions.conversation import (
 )
 from actions.no_progress import should_offer_human
 from actions.privacy import IDENTITY_SLOTS, forget_identity
+from actions.services import SERVICE_SLOT, service_in_words
 from nlu.noise import is_noise
 
 # Speech-rate factors, from normal down to the slowest that stays intelligible.
@@ -121,6 +122,14 @@ def suggestions(latest_message: dict[str, Any]) -> list[str]:
     return picked[:MAX_SUGGESTIONS]
 
 
+def _service_named(tracker: Tracker) -> list[EventType]:
+    """Events answering the service the words name, when NLU missed the question (or [])."""
+    service = service_in_words(tracker.latest_message.get("text"))
+    if service is None:
+        return []
+    return [SlotSet(SERVICE_SLOT, service), FollowupAction("action_service_lookup")]
+
+
 class ActionHandleFallback(Action):
     """Not understood: ask to rephrase with suggestions; the second miss in a row offers a human."""
 
@@ -130,6 +139,8 @@ class ActionHandleFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if not tracker.active_loop.get("name") and (found := _service_named(tracker)):
+            return found
         if previous_turn_was_fallback(tracker) or should_offer_human(tracker):
             dispatcher.utter_message(response="utter_fallback_offer_human")
         elif is_noise(tracker.latest_message.get("text") or ""):
@@ -164,8 +175,25 @@ class ActionAskWhatTask(Action):
         if tracker.active_loop.get("name"):
             # Inside a form the answer did not fit the question, which follows again.
             dispatcher.utter_message(response="utter_fallback_in_form")
+        elif found := _service_named(tracker):
+            return found
         elif should_offer_human(tracker):
             dispatcher.utter_message(response="utter_fallback_offer_human")
         else:
             dispatcher.utter_message(response="utter_ask_what_task")
+        return []
+
+
+class ActionOutOfScope(Action):
+    """Out of scope, unless the words name a service after all (离婚证 → 婚姻登记)."""
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if found := _service_named(tracker):
+            return found
+        dispatcher.utter_message(response="utter_out_of_scope")
         return []

@@ -306,6 +306,24 @@ def _service_asked_about(
     return service_named(value, services) or search.decide(value).service
 
 
+#: Catalogue entries the bot does as a task, not only describes.
+TASK_SERVICES = frozenset({"pension_certification_help"})
+
+
+def service_in_words(text: str | None) -> str | None:
+    """The service a sentence clearly names, whatever intent NLU gave it (or None).
+
+    "离婚证咋办" read as out of scope, or "残疾等级评定" as not understood, still name a
+    service: the actions that answer "I did not understand" ask this first.
+    """
+    sentence = _said(text)
+    service = _catalogue()[1].decide(sentence).service if sentence else None
+    # Authentication is a task of its own: "我不想认证了" misread is no question about it.
+    if service is None or service.id in TASK_SERVICES:
+        return None
+    return service.name
+
+
 def _say(dispatcher: CollectingDispatcher, reply: Reply) -> SlotSet:
     # An offer to read on ("要继续听吗？") is answered yes or no.
     dispatcher.utter_message(text=reply.text, json_message=expect.yes_no() if reply.offer else None)

@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import ActionAnswerYesNo
 from actions.auth import ActionAskNameConfirmed, ActionSubmitAuth, ValidateSocialSecurityAuthForm
+from actions.commands import ActionAskWhatTask, ActionHandleFallback, ActionOutOfScope
 from actions.no_progress import OFFER_RESPONSE, answers_since_activation
 from actions.services import ValidateServiceCenterForm, ValidateServiceLookupForm
 from tests.engine.actions.conftest import action, bot, make_tracker, user
@@ -282,3 +283,31 @@ async def test_a_resumed_form_starts_counting_again(domain):
     events = await form.run(dispatcher, tracker, domain)
     assert ActiveLoop(None) not in events
     assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize(
+    ("action_class", "text", "intent"),
+    [
+        (ActionOutOfScope, "跟你打听一下结婚证", "out_of_scope"),
+        (ActionHandleFallback, "残疾等级评定", "nlu_fallback"),
+        (ActionAskWhatTask, "老人健康体检", "inform"),
+    ],
+)
+async def test_words_naming_a_service_are_answered_whatever_the_intent(
+    domain, action_class, text, intent
+):
+    dispatcher = CollectingDispatcher()
+    events = await action_class().run(dispatcher, make_tracker([user(text, intent)]), domain)
+    assert FollowupAction("action_service_lookup") in events
+    assert dispatcher.messages == []
+
+
+async def test_out_of_scope_stays_out_of_scope(domain):
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker([user("明天天气怎么样", "out_of_scope")])
+    assert await ActionOutOfScope().run(dispatcher, tracker, domain) == []
+    assert dispatcher.messages[0]["response"] == "utter_out_of_scope"
+    # Authentication is a task, not a question about the guide.
+    fallback = make_tracker([user("我不想认证了", "nlu_fallback")])
+    events = await ActionHandleFallback().run(CollectingDispatcher(), fallback, domain)
+    assert FollowupAction("action_service_lookup") not in events
