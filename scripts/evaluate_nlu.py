@@ -20,6 +20,17 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HELDOUT = ROOT / "tests" / "data" / "nlu_heldout.yml"
+NOISE = ROOT / "tests" / "data" / "noise_heldout.yml"
+FALLBACK = "nlu_fallback"
+#: Intents that start a task or hand the resident over: noise must lead to none of them.
+ACTING_INTENTS = frozenset(
+    {
+        *("social_security_auth", "check_auth_status", "service_lookup", "find_service_center"),
+        *("request_human", "emergency", "complaint"),
+    }
+)
+#: Confidence floors shown next to each other, to tune the FallbackClassifier's threshold.
+FLOORS = (0.3, 0.4, 0.45, 0.5, 0.6, 0.7)
 
 logger = logging.getLogger("evaluate_nlu")
 
@@ -113,6 +124,50 @@ async def parse_all(model: Path, texts: list[str]) -> list[dict[str, Any]]:
     return [await agent.parse_message(text) for text in texts]
 
 
+def load_noise(path: Path = NOISE) -> list[str]:
+    import yaml
+
+    return [str(line) for line in yaml.safe_load(path.read_text(encoding="utf-8"))["noise"]]
+
+
+def _confidence(parse: dict[str, Any]) -> tuple[str | None, float]:
+    """DIET's best intent and its confidence, before the FallbackClassifier's floor.
+
+    Noise marked by the NoiseFilter counts as caught whatever the floor.
+    """
+    ranking = parse.get("intent_ranking") or []
+    if ranking and ranking[0].get("name") == FALLBACK and ranking[0].get("confidence") == 1.0:
+        return FALLBACK, 1.0
+    best = next((r for r in ranking if r.get("name") != FALLBACK), None)
+    return (best.get("name"), float(best.get("confidence") or 0.0)) if best else (None, 0.0)
+
+
+def acting_share(noise_parses: list[dict[str, Any]]) -> float:
+    """Share of noise that starts a task or a handoff with the model as configured."""
+    acting = [p for p in noise_parses if (p.get("intent") or {}).get("name") in ACTING_INTENTS]
+    return len(acting) / len(noise_parses) if noise_parses else 0.0
+
+
+def floor_table(
+    examples: list[Example], parses: list[dict[str, Any]], noise_parses: list[dict[str, Any]]
+) -> str:
+    """For each confidence floor: noise that would act, and real requests it would refuse."""
+    lines = [f"{'floor':<8}{'noise acting':>14}{'requests refused':>18}"]
+    for floor in FLOORS:
+        acting = 0
+        for parse in noise_parses:
+            intent, confidence = _confidence(parse)
+            acting += intent in ACTING_INTENTS and confidence >= floor
+        refused = 0
+        for example, parse in zip(examples, parses, strict=True):
+            intent, confidence = _confidence(parse)
+            refused += example.intent != FALLBACK and (intent == FALLBACK or confidence < floor)
+        lines.append(
+            f"{floor:<8.2f}{acting / len(noise_parses):>14.3f}{refused / len(examples):>18.3f}"
+        )
+    return "\n".join(lines)
+
+
 def format_report(report: Report, title: str) -> str:
     lines = [
         f"== {title}: {report.total} held-out examples ==",
@@ -135,18 +190,32 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=HELDOUT)
     parser.add_argument("--min-intent-accuracy", type=float, default=0.0)
     parser.add_argument("--min-id-f1", type=float, default=0.0)
+    parser.add_argument("--noise", type=Path, default=NOISE)
+    parser.add_argument(
+        "--max-noise-acting", type=float, default=1.0, help="share of noise that may act"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     examples = load_examples(args.data)
-    parses = asyncio.run(parse_all(args.model, [e.text for e in examples]))
+    noise = load_noise(args.noise)
+    parses = asyncio.run(parse_all(args.model, [e.text for e in examples] + noise))
+    parses, noise_parses = parses[: len(examples)], parses[len(examples) :]
     report = score(examples, parses)
     print(format_report(report, f"NLU evaluation of {args.model.name}"))
+    noise_acting = acting_share(noise_parses)
+    print(
+        f"== noise ({len(noise)} held-out utterances): share that starts a task or a handoff: "
+        f"{noise_acting:.3f} =="
+    )
+    print(floor_table(examples, parses, noise_parses))
     id_f1 = report.entity("id_number").f1
     failed = []
     if report.intent_accuracy < args.min_intent_accuracy:
         failed.append(f"intent accuracy {report.intent_accuracy:.3f} < {args.min_intent_accuracy}")
     if id_f1 < args.min_id_f1:
         failed.append(f"id_number F1 {id_f1:.3f} < {args.min_id_f1}")
+    if noise_acting > args.max_noise_acting:
+        failed.append(f"noise acting {noise_acting:.3f} > {args.max_noise_acting}")
     for reason in failed:
         print(f"FAILED: {reason}")
     if not failed:
