@@ -1,0 +1,126 @@
+"""engine_ext.tracker_store: Rasa's SQL tracker store with the events encrypted at rest."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from engine_ext.tracker_store import KEY_VARIABLE, EncryptedSQLTrackerStore, TrackerKeyError
+
+ID_NUMBER = "110105194910010031"
+PHONE = "13812345678"
+DOMAIN = Domain.from_yaml(
+    """
+version: "3.1"
+intents: [inform]
+slots:
+  id_number:
+    type: text
+    mappings: [{type: custom}]
+"""
+)
+
+
+def store(db: Path) -> EncryptedSQLTrackerStore:
+    return EncryptedSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(db))
+
+
+def conversation(sender: str) -> DialogueStateTracker:
+    tracker = DialogueStateTracker(sender, DOMAIN.slots)
+    tracker.update(ActionExecuted("action_listen"))
+    tracker.update(UserUttered(f"我的身份证是{ID_NUMBER}，电话{PHONE}", {"name": "inform"}))
+    tracker.update(SlotSet("id_number", ID_NUMBER))
+    return tracker
+
+
+def raw_text(db: Path) -> str:
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute("SELECT * FROM events").fetchall()
+    return json.dumps(rows, ensure_ascii=False)
+
+
+@pytest.fixture
+def key(monkeypatch: pytest.MonkeyPatch) -> str:
+    value = Fernet.generate_key().decode()
+    monkeypatch.setenv(KEY_VARIABLE, value)
+    return value
+
+
+def test_round_trip_keeps_events_and_stores_no_personal_number(tmp_path: Path, key: str) -> None:
+    db = tmp_path / "tracker.db"
+    asyncio.run(store(db).save(conversation("u1")))
+
+    text = raw_text(db)
+    assert ID_NUMBER not in text and PHONE not in text and "身份证" not in text
+    assert not re.search(r"[0-9]{17}[0-9X]|1[0-9]{10}", text)
+    # A new store on the same file and key (Rasa restarted) reads the conversation back.
+    again = asyncio.run(store(db).retrieve("u1"))
+    assert again is not None
+    assert again.get_slot("id_number") == ID_NUMBER
+    assert again.latest_message is not None
+    assert again.latest_message.text == f"我的身份证是{ID_NUMBER}，电话{PHONE}"
+    assert again.events == conversation("u1").events
+
+
+def test_new_events_are_appended_not_rewritten(tmp_path: Path, key: str) -> None:
+    db = tmp_path / "tracker.db"
+    first = store(db)
+    tracker = conversation("u1")
+    asyncio.run(first.save(tracker))
+    tracker.update(ActionExecuted("utter_ask_name"))
+    asyncio.run(first.save(tracker))
+
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT count(*) FROM events").fetchone() == (4,)
+    again = asyncio.run(store(db).retrieve("u1"))
+    assert again is not None and again.events == tracker.events
+
+
+def test_wrong_key_stops_at_start_and_says_so(
+    tmp_path: Path, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "tracker.db"
+    asyncio.run(store(db).save(conversation("u1")))
+    monkeypatch.setenv(KEY_VARIABLE, Fernet.generate_key().decode())
+
+    with pytest.raises(TrackerKeyError, match=f"{KEY_VARIABLE} does not open"):
+        store(db)
+
+
+def test_missing_key_stops_before_the_database_is_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(KEY_VARIABLE, raising=False)
+    with pytest.raises(TrackerKeyError, match=f"{KEY_VARIABLE} is not set"):
+        store(tmp_path / "tracker.db")
+    assert not (tmp_path / "tracker.db").exists()
+
+
+def test_malformed_key_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_VARIABLE, "not-a-key")
+    with pytest.raises(TrackerKeyError, match="not a Fernet key"):
+        store(tmp_path / "tracker.db")
+
+
+def test_plain_events_of_rasas_own_store_are_encrypted_at_start(tmp_path: Path, key: str) -> None:
+    db = tmp_path / "tracker.db"
+    asyncio.run(
+        SQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(db)).save(conversation("u1"))
+    )
+    assert ID_NUMBER in raw_text(db)
+
+    encrypted = store(db)
+
+    assert ID_NUMBER not in raw_text(db)
+    again = asyncio.run(encrypted.retrieve("u1"))
+    assert again is not None and again.get_slot("id_number") == ID_NUMBER
