@@ -13,6 +13,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.conversation import last_bot_turn, previous_bot_actions
 from actions.no_progress import OFFER_RESPONSE, STUCK_SLOT, should_offer_human
+from actions.services import answer_named_service
 
 # Last question asked (its response name) → what yes and what no lead to.
 _YES_NO: dict[str, tuple[str, str]] = {
@@ -50,6 +51,8 @@ class ActionAnswerYesNo(Action):
         asked = turn[-1].utter_action if turn else None
         if asked == OFFER_RESPONSE and not yes:
             return self._continue_paused_form(dispatcher, tracker)
+        if asked not in _YES_NO and (found := answer_named_service(tracker)):
+            return found  # no question was asked: "那个合作医疗在哪儿办呀" misread as no
         if asked not in _YES_NO and should_offer_human(tracker):
             dispatcher.utter_message(response="utter_fallback_offer_human")
             return []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -17,7 +17,7 @@ from actions.conversation import (
 )
 from actions.no_progress import should_offer_human
 from actions.privacy import IDENTITY_SLOTS, forget_identity
-from actions.services import SERVICE_SLOT, service_in_words
+from actions.services import answer_named_service
 from nlu.noise import is_noise
 
 # Speech-rate factors, from normal down to the slowest that stays intelligible.
@@ -96,6 +96,12 @@ class ActionCancel(Action):
     ) -> list[EventType]:
         form = tracker.active_loop.get("name") if tracker.active_loop else None
         if not form:
+            # Nothing to cancel: "那个合作医疗在哪儿办呀" misread as cancel is a question.
+            if found := answer_named_service(tracker):
+                return found
+            if should_offer_human(tracker):
+                dispatcher.utter_message(response="utter_fallback_offer_human")
+                return []
             dispatcher.utter_message(response="utter_nothing_to_cancel")
             return []
         dispatcher.utter_message(response="utter_cancelled")
@@ -122,14 +128,6 @@ def suggestions(latest_message: dict[str, Any]) -> list[str]:
     return picked[:MAX_SUGGESTIONS]
 
 
-def _service_named(tracker: Tracker) -> list[EventType]:
-    """Events answering the service the words name, when NLU missed the question (or [])."""
-    service = service_in_words(tracker.latest_message.get("text"))
-    if service is None:
-        return []
-    return [SlotSet(SERVICE_SLOT, service), FollowupAction("action_service_lookup")]
-
-
 class ActionHandleFallback(Action):
     """Not understood: ask to rephrase with suggestions; the second miss in a row offers a human."""
 
@@ -139,7 +137,7 @@ class ActionHandleFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if not tracker.active_loop.get("name") and (found := _service_named(tracker)):
+        if not tracker.active_loop.get("name") and (found := answer_named_service(tracker)):
             return found
         if previous_turn_was_fallback(tracker) or should_offer_human(tracker):
             dispatcher.utter_message(response="utter_fallback_offer_human")
@@ -175,7 +173,7 @@ class ActionAskWhatTask(Action):
         if tracker.active_loop.get("name"):
             # Inside a form the answer did not fit the question, which follows again.
             dispatcher.utter_message(response="utter_fallback_in_form")
-        elif found := _service_named(tracker):
+        elif found := answer_named_service(tracker):
             return found
         elif should_offer_human(tracker):
             dispatcher.utter_message(response="utter_fallback_offer_human")
@@ -193,7 +191,7 @@ class ActionOutOfScope(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if found := _service_named(tracker):
+        if found := answer_named_service(tracker):
             return found
         dispatcher.utter_message(response="utter_out_of_scope")
         return []

@@ -40,6 +40,7 @@ MISUNDERSTOOD_RESPONSES = frozenset(
         "utter_ask_what_task",
         "utter_affirm_no_question",
         "utter_deny_no_question",
+        "utter_nothing_to_cancel",
         "utter_ask_rephrase",
         "utter_fallback_in_form",
         "utter_fallback_offer_human",

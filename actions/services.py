@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -322,6 +322,17 @@ def service_in_words(text: str | None) -> str | None:
     if service is None or service.id in TASK_SERVICES:
         return None
     return service.name
+
+
+def answer_named_service(tracker: Tracker) -> list[EventType]:
+    """Events answering the service the latest words name, when NLU missed the question.
+
+    Empty when they name none: the caller says what it would have said.
+    """
+    service = service_in_words(tracker.latest_message.get("text"))
+    if service is None:
+        return []
+    return [SlotSet(SERVICE_SLOT, service), FollowupAction("action_service_lookup")]
 
 
 def _say(dispatcher: CollectingDispatcher, reply: Reply) -> SlotSet:

@@ -311,3 +311,27 @@ async def test_out_of_scope_stays_out_of_scope(domain):
     fallback = make_tracker([user("我不想认证了", "nlu_fallback")])
     events = await ActionHandleFallback().run(CollectingDispatcher(), fallback, domain)
     assert FollowupAction("action_service_lookup") not in events
+
+
+async def test_nothing_to_cancel_but_a_service_named_is_answered(domain):
+    from actions.commands import ActionCancel
+
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker([user("那个合作医疗在哪儿办呀", "cancel")])
+    events = await ActionCancel().run(dispatcher, tracker, domain)
+    assert FollowupAction("action_service_lookup") in events
+    # Said as a yes or a no to no question at all: answered the same way.
+    events = await ActionAnswerYesNo().run(
+        CollectingDispatcher(), make_tracker([user("那个合作医疗在哪儿办呀", "deny")]), domain
+    )
+    assert FollowupAction("action_service_lookup") in events
+
+
+async def test_the_third_turn_in_a_row_not_understood_offers_a_human(domain):
+    from actions.commands import ActionCancel
+
+    nothing = [bot("好的。还有别的事吗？", "utter_nothing_to_cancel"), action("action_listen")]
+    events = [user("取消", "cancel"), *nothing, user("取消", "cancel"), *nothing]
+    dispatcher = CollectingDispatcher()
+    await ActionCancel().run(dispatcher, make_tracker([*events, user("取消", "cancel")]), domain)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_fallback_offer_human"]
