@@ -46,6 +46,14 @@ CREATE TABLE IF NOT EXISTS pending_certifications (
 CREATE INDEX IF NOT EXISTS pending_waiting ON pending_certifications(outcome, id);
 """
 
+# A settled request keeps only what counts need (when asked, attempts, outcome, when
+# settled): the ID number and the name are blanked as it is settled. Run by every write,
+# so rows settled before this rule existed are blanked too.
+_FORGET_SETTLED = (
+    "UPDATE pending_certifications SET id_number = '', name = '' "
+    "WHERE outcome IS NOT NULL AND (id_number != '' OR name != '')"
+)
+
 
 @dataclass(frozen=True)
 class PendingRequest:
@@ -59,7 +67,10 @@ class PendingRequest:
 
 
 class PendingStore:
-    """The waiting requests, one SQLite file (``PENDING_DB``, default var/pending.sqlite3)."""
+    """The waiting requests, one SQLite file (``PENDING_DB``, default var/pending.sqlite3).
+
+    Settled requests stay as rows for counts, without the ID number and the name.
+    """
 
     def __init__(self, db_path: Path) -> None:
         self._db_path = db_path
@@ -68,6 +79,8 @@ class PendingStore:
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         self._db_path.parent.mkdir(parents=True, exist_ok=True)
         with closing(sqlite3.connect(self._db_path, timeout=5)) as connection:
+            # Blanked values are overwritten with zeros in the file, not left in free pages.
+            connection.execute("PRAGMA secure_delete = ON")
             connection.executescript(_SCHEMA)
             with connection:
                 yield connection
@@ -86,6 +99,7 @@ class PendingStore:
                     "VALUES (?, ?, ?)",
                     (id_number, name, requested_at.isoformat(timespec="seconds")),
                 )
+            connection.execute(_FORGET_SETTLED)
         logger.info(
             "certification of %s kept until the registry is back", mask_id_number(id_number)
         )
@@ -108,6 +122,7 @@ class PendingStore:
                 "UPDATE pending_certifications SET outcome = ?, settled_at = ? WHERE id = ?",
                 (outcome, datetime.now().isoformat(timespec="seconds"), request.id),
             )
+            connection.execute(_FORGET_SETTLED)
 
     def _count_attempt(self, request: PendingRequest) -> None:
         with self._transaction() as connection:

@@ -1,0 +1,70 @@
+"""Settled pending requests keep no ID number and no name (issue 13.4), only what counts need."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+from actions.pending import PendingStore
+from actions.registry import SqliteRegistry
+from actions.settings import DATA_DIR
+
+SEED = DATA_DIR / "residents.csv"
+WANG = ("110105194910010031", "王桂兰")
+LI = ("310104195203150049", "李建国")
+CHEN = ("51010719450208002X", "陈秀英")
+UNKNOWN = ("110108195001010011", "张三")
+
+
+def rows(db: Path) -> list[tuple[str, str, str | None, int]]:
+    with sqlite3.connect(db) as connection:
+        return connection.execute(
+            "SELECT id_number, name, outcome, attempts FROM pending_certifications ORDER BY id"
+        ).fetchall()
+
+
+async def test_settled_requests_keep_outcome_and_times_but_not_who(tmp_path: Path) -> None:
+    db = tmp_path / "pending.sqlite3"
+    store = PendingStore(db)
+    asked = datetime.now().replace(microsecond=0)
+    for person in (WANG, LI, UNKNOWN):
+        store.keep(*person, asked)
+
+    assert await store.complete_pending(SqliteRegistry(tmp_path / "r.sqlite3", SEED)) == 3
+    store.keep(*CHEN, asked)  # still waiting: it needs both to be completed later
+
+    assert rows(db) == [
+        ("", "", "certified", 0),
+        ("", "", "already_certified", 0),
+        ("", "", "not_found", 0),
+        (*CHEN, None, 0),
+    ]
+    with sqlite3.connect(db) as connection:
+        counts = connection.execute(
+            "SELECT outcome, count(*), min(requested_at) FROM pending_certifications "
+            "WHERE settled_at IS NOT NULL GROUP BY outcome ORDER BY outcome"
+        ).fetchall()
+    iso = asked.isoformat(timespec="seconds")
+    assert counts == [("already_certified", 1, iso), ("certified", 1, iso), ("not_found", 1, iso)]
+    # Not left behind in the file's free space either.
+    raw = db.read_bytes()
+    for id_number, name in (WANG, LI, UNKNOWN):
+        assert id_number.encode() not in raw and name.encode() not in raw
+    assert [p.id_number for p in store.pending()] == [CHEN[0]]
+
+
+def test_rows_settled_before_the_rule_are_blanked_at_the_next_write(tmp_path: Path) -> None:
+    db = tmp_path / "pending.sqlite3"
+    store = PendingStore(db)
+    store.pending()  # creates the schema
+    with sqlite3.connect(db) as connection:
+        connection.execute(
+            "INSERT INTO pending_certifications (id_number, name, requested_at, outcome, "
+            "settled_at) VALUES (?, ?, '2026-01-05T09:00:00', 'certified', '2026-01-05T10:00:00')",
+            WANG,
+        )
+
+    store.keep(*CHEN, datetime.now())
+
+    assert rows(db) == [("", "", "certified", 0), (*CHEN, None, 0)]
