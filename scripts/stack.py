@@ -7,6 +7,7 @@ from the app environment without importing the engine.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import logging
 import os
@@ -62,6 +63,28 @@ def rasa_token(var_dir: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+TRACKER_KEY_VARIABLE = "RASA_TRACKER_KEY"
+
+
+def tracker_key(var_dir: Path) -> str:
+    """The key of Rasa's encrypted tracker store: $RASA_TRACKER_KEY, else var/tracker_key.
+
+    Created once, readable by this user only (0600 from the start, never briefly wider),
+    as a Fernet key: 32 random bytes in urlsafe base64. Losing it loses the conversations.
+    """
+    if os.environ.get(TRACKER_KEY_VARIABLE):
+        return os.environ[TRACKER_KEY_VARIABLE]
+    path = var_dir / "tracker_key"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        key = base64.urlsafe_b64encode(secrets.token_bytes(32))
+        with contextlib.suppress(FileExistsError):  # another stack made it meanwhile
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as file:
+                file.write(key)
+    return path.read_text(encoding="ascii").strip()
+
+
 def _wait_http(url: str, deadline: float, proc: subprocess.Popen[bytes], name: str) -> None:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -102,7 +125,7 @@ class Stack:
         cfg.var_dir.mkdir(parents=True, exist_ok=True)
         token = rasa_token(cfg.var_dir)
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k != TRACKER_KEY_VARIABLE},
             "PYTHONPATH": str(ROOT),
             "ACTION_ENDPOINT_URL": f"{cfg.actions_url}/webhook",
             "GATEWAY_ACTION_SERVER_URL": cfg.actions_url,
@@ -134,6 +157,7 @@ class Stack:
             )
             # `rasa run` through scripts.rasa_server, which takes the token from
             # $RASA_TOKEN: on the command line every local user could read it with `ps`.
+            # Only Rasa gets the tracker store's key, and only in its environment.
             rasa = self._spawn(
                 "rasa",
                 [
@@ -152,7 +176,7 @@ class Stack:
                     "--credentials",
                     "credentials.yml",
                 ],
-                env,
+                {**env, TRACKER_KEY_VARIABLE: tracker_key(cfg.var_dir)},
             )
             gateway = self._spawn("gateway", [str(APP_PYTHON), "-m", "channels"], env)
             _wait_http(f"{cfg.actions_url}/health", deadline, actions, "action server")
