@@ -96,14 +96,7 @@ class ActionCancel(Action):
     ) -> list[EventType]:
         form = tracker.active_loop.get("name") if tracker.active_loop else None
         if not form:
-            # Nothing to cancel: "那个合作医疗在哪儿办呀" misread as cancel is a question.
-            if found := answer_named_service(tracker):
-                return found
-            if should_offer_human(tracker):
-                dispatcher.utter_message(response="utter_fallback_offer_human")
-                return []
-            dispatcher.utter_message(response="utter_nothing_to_cancel")
-            return []
+            return await ActionNothingToCancel().run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_cancelled")
         form_slots = domain.get("forms", {}).get(form, {}).get("required_slots", [])
         return [
@@ -112,6 +105,25 @@ class ActionCancel(Action):
             *(SlotSet(slot, None) for slot in form_slots if slot not in IDENTITY_SLOTS),
             *forget_identity(),
         ]
+
+
+class ActionNothingToCancel(Action):
+    """取消 outside a task (its own action: rules may not mix it with the form's cancel)."""
+
+    def name(self) -> str:
+        return "action_nothing_to_cancel"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        # "那个合作医疗在哪儿办呀" misread as cancel is a question about a service.
+        if found := answer_named_service(tracker):
+            return found
+        if should_offer_human(tracker):
+            dispatcher.utter_message(response="utter_fallback_offer_human")
+        else:
+            dispatcher.utter_message(response="utter_nothing_to_cancel")
+        return []
 
 
 def suggestions(latest_message: dict[str, Any]) -> list[str]:

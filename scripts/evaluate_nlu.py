@@ -125,7 +125,7 @@ async def parse_all(model: Path, texts: list[str]) -> list[dict[str, Any]]:
 
 
 def load_noise(path: Path = NOISE) -> list[str]:
-    import yaml
+    import yaml  # type: ignore[import-untyped]  # no stubs in the app environment
 
     return [str(line) for line in yaml.safe_load(path.read_text(encoding="utf-8"))["noise"]]
 

@@ -314,7 +314,7 @@ async def test_out_of_scope_stays_out_of_scope(domain):
 
 
 async def test_nothing_to_cancel_but_a_service_named_is_answered(domain):
-    from actions.commands import ActionCancel
+    from actions.commands import ActionNothingToCancel as ActionCancel
 
     dispatcher = CollectingDispatcher()
     tracker = make_tracker([user("那个合作医疗在哪儿办呀", "cancel")])
@@ -328,7 +328,7 @@ async def test_nothing_to_cancel_but_a_service_named_is_answered(domain):
 
 
 async def test_the_third_turn_in_a_row_not_understood_offers_a_human(domain):
-    from actions.commands import ActionCancel
+    from actions.commands import ActionNothingToCancel as ActionCancel
 
     nothing = [bot("好的。还有别的事吗？", "utter_nothing_to_cancel"), action("action_listen")]
     events = [user("取消", "cancel"), *nothing, user("取消", "cancel"), *nothing]
