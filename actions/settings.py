@@ -6,9 +6,14 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from actions.cycle import CycleSettings
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_VAR_DIR = REPO_ROOT / "var"
+# The demo registry's regions: Chengdu's districts count calendar years, the others rolling
+# 12 months from the last authentication ($AUTH_CYCLE_DISTRICTS replaces this list).
+DEMO_CALENDAR_YEAR_DISTRICTS = "锦江区=calendar_year,青羊区=calendar_year,武侯区=calendar_year"
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,10 @@ class ActionSettings:
     registry_url: str | None = None
     registry_token: str | None = field(default=None, repr=False)
     registry_http: RegistryHttpSettings = field(default_factory=RegistryHttpSettings)
+    # How often each region's pensioners authenticate (actions.cycle).
+    auth_cycle: CycleSettings = field(
+        default_factory=lambda: CycleSettings.parse("", DEMO_CALENDAR_YEAR_DISTRICTS)
+    )
 
     @classmethod
     def from_env(cls) -> ActionSettings:
@@ -61,4 +70,9 @@ class ActionSettings:
             pending_db=Path(os.environ.get("PENDING_DB", var_dir / "pending.sqlite3")),
             registry_url=os.environ.get("REGISTRY_URL", "").strip() or None,
             registry_token=os.environ.get("REGISTRY_TOKEN", "").strip() or None,
+            auth_cycle=CycleSettings.parse(
+                os.environ.get("AUTH_CYCLE_DEFAULT", ""),
+                os.environ.get("AUTH_CYCLE_DISTRICTS", DEMO_CALENDAR_YEAR_DISTRICTS),
+                os.environ.get("AUTH_CYCLE_EARLY_DAYS", ""),
+            ),
         )
