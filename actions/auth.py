@@ -12,6 +12,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.cycle import CycleSettings, CycleState
 from actions.id_groups import correct_group, is_valid, readback
 from actions.no_progress import GuardedFormValidation
 from actions.pending import complete_pending, keep, pending
@@ -46,6 +47,23 @@ def get_registry() -> Registry:
     if _registry is None:
         _registry = registry_from_settings(ActionSettings.from_env())
     return _registry
+
+
+_cycle: CycleSettings | None = None
+
+
+def get_cycle() -> CycleSettings:
+    """Each region's authentication cycle, read from the settings on first use."""
+    global _cycle
+    if _cycle is None:
+        _cycle = ActionSettings.from_env().auth_cycle
+    return _cycle
+
+
+def set_cycle(cycle: CycleSettings | None) -> None:
+    """Swap the cycle settings (tests)."""
+    global _cycle
+    _cycle = cycle
 
 
 _settling: asyncio.Task[None] | None = None
@@ -260,13 +278,6 @@ class ValidateAuthStatusForm(IdNumberValidation, GuardedFormValidation):
         return "validate_auth_status_form"
 
 
-def _one_year_after(day: date) -> date:
-    try:
-        return day.replace(year=day.year + 1)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + 1, day=28)
-
-
 def _retry_or_hand_off(
     dispatcher: CollectingDispatcher, tracker: Tracker, result: str
 ) -> list[EventType]:
@@ -284,7 +295,7 @@ def _retry_or_hand_off(
 
 
 class ActionSubmitAuth(Action):
-    """Verifies the resident against the registry and records this year's certification."""
+    """Verifies the resident against the registry and records the certification when due."""
 
     def name(self) -> str:
         return "action_submit_auth"
@@ -318,26 +329,33 @@ class ActionSubmitAuth(Action):
         resident = checked.resident
         settle_kept_requests()
         confirmed = tracker.get_slot("name_confirmed") is True
-        refused = refusal(resident, name, now.year, sound_confirmed=confirmed)
+        cycle = get_cycle()
+        refused = refusal(
+            resident, name, now.year, sound_confirmed=confirmed, on=now.date(), cycle=cycle
+        )
         if refused in ("not_found", "name_mismatch"):
             return refused, _retry_or_hand_off(dispatcher, tracker, refused)
+        assert resident is not None
         done = [SlotSet("auth_failures", 0), *forget_identity()]
-        if refused == "already_certified":
-            assert resident is not None and resident.last_certified is not None
+        if refused == "already_certified":  # too early in the cycle: not needed yet
+            assert resident.last_certified is not None
             dispatcher.utter_message(
                 response="utter_auth_already_certified",
                 certified_on=spoken_date(resident.last_certified),
+                due=spoken_date(cycle.next_due(resident.last_certified, resident.district)),
             )
             return "already_certified", done
         await get_registry().record_certification(id_number, now)
+        # A suspended payment resumes next month with the missed months paid (补发).
         dispatcher.utter_message(
-            response="utter_auth_success", valid_until=spoken_date(_one_year_after(now.date()))
+            response="utter_auth_success_resumed" if resident.suspended else "utter_auth_success",
+            due=spoken_date(cycle.next_due(now.date(), resident.district)),
         )
         return "success", done
 
 
 class ActionCheckAuthStatus(Action):
-    """Tells whether this year's certification is done."""
+    """Tells whether the certification of the current cycle is done, and until when."""
 
     def name(self) -> str:
         return "action_check_auth_status"
@@ -353,10 +371,17 @@ class ActionCheckAuthStatus(Action):
             return forget_identity()
         if resident is None:
             dispatcher.utter_message(response="utter_status_not_found")
-        elif resident.last_certified and resident.certified_in(date.today().year):
-            dispatcher.utter_message(
-                response="utter_status_done", certified_on=spoken_date(resident.last_certified)
-            )
+            return forget_identity()
+        cycle = get_cycle().cycle(resident.last_certified, resident.district, date.today())
+        due = spoken_date(cycle.due) if cycle.due else None
+        if cycle.state is CycleState.DONE:
+            dispatcher.utter_message(response="utter_status_done", due=due)
+        elif resident.suspended:
+            dispatcher.utter_message(response="utter_status_suspended")
+        elif cycle.state is CycleState.DUE:
+            dispatcher.utter_message(response="utter_status_due", due=due)
+        elif cycle.state is CycleState.EXPIRED:
+            dispatcher.utter_message(response="utter_status_expired")
         else:
             dispatcher.utter_message(response="utter_status_not_done")
         return forget_identity()

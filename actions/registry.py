@@ -19,11 +19,16 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 
+from actions.cycle import CycleSettings
 from actions.settings import ActionSettings
 from nlu.id_card import mask_id_number
 from nlu.name_sound import NameMatch, match_name
 
 logger = logging.getLogger(__name__)
+
+
+RECEIVING = "receiving"
+SUSPENDED = "suspended"
 
 
 class RegistryUnavailable(Exception):
@@ -36,8 +41,12 @@ class Resident:
     id_number: str = field(repr=False)
     name: str = field(repr=False)
     district: str
-    pension_status: str
+    pension_status: str  # "receiving" or "suspended" (暂停发放, the cycle ran out)
     last_certified: date | None
+
+    @property
+    def suspended(self) -> bool:
+        return self.pension_status == SUSPENDED
 
     def certified_in(self, year: int) -> bool:
         return self.last_certified is not None and self.last_certified.year == year
@@ -64,20 +73,32 @@ def verification(resident: Resident | None, name: str) -> Verification:
 
 
 def refusal(
-    resident: Resident | None, name: str, year: int, sound_confirmed: bool = False
+    resident: Resident | None,
+    name: str,
+    year: int,
+    sound_confirmed: bool = False,
+    *,
+    on: date | None = None,
+    cycle: CycleSettings | None = None,
 ) -> str | None:
-    """Why this year's certification must not be recorded, or ``None`` if it may.
+    """Why a certification must not be recorded, or ``None`` if it may.
 
     The reasons are the values of the ``auth_result`` slot, so the kiosk and the pending
     store (which completes requests later) apply the same rules. ``sound_confirmed``: the
     resident said yes to the registered characters of a name that matched by sound.
+    Given the day (``on``), the region's cycle decides whether it is too early
+    (``already_certified``); without it, a certification in ``year`` does.
     """
     if resident is None:
         return "not_found"
     match = match_name(resident.name, name)
     if match is NameMatch.NO or (match is NameMatch.BY_SOUND and not sound_confirmed):
         return "name_mismatch"
-    if resident.certified_in(year):
+    if on is not None:
+        rules = cycle or CycleSettings()
+        if not rules.cycle(resident.last_certified, resident.district, on).may_authenticate:
+            return "already_certified"
+    elif resident.certified_in(year):
         return "already_certified"
     return None
 
@@ -89,7 +110,9 @@ class Registry(Protocol):
         """The resident and how ``name`` matched theirs: exact, by sound, or not."""
         ...
 
-    async def record_certification(self, id_number: str, when: datetime) -> None: ...
+    async def record_certification(self, id_number: str, when: datetime) -> None:
+        """Record it; payment suspended for a missed cycle resumes (pension_status receiving)."""
+        ...
 
     async def close(self) -> None:
         """Release connections (the action server and `python -m actions.pending` at exit)."""
@@ -212,6 +235,11 @@ class SqliteRegistry:
             connection.execute(
                 "INSERT INTO certifications VALUES (?, ?)",
                 (id_number, when.isoformat(timespec="seconds")),
+            )
+            # Payment resumes from the next month, the missed months paid (补发).
+            connection.execute(
+                "UPDATE residents SET pension_status = ? WHERE id_number = ?",
+                (RECEIVING, id_number),
             )
         logger.info("certification recorded for %s", mask_id_number(id_number))
 

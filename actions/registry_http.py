@@ -6,6 +6,12 @@ Behind the same `Registry` interface as the embedded SQLite registry. The API we
     POST {base}/residents/{id_number}/certifications  {"certified_at": ISO datetime} -> 201
     Authorization: Bearer <token>
 
+The resident JSON carries ``district`` (whose region rule sets the authentication cycle,
+`actions.cycle`), ``pension_status`` ("receiving" / "suspended") and ``last_certified``
+(ISO date or null). We expect the POST itself to resume a suspended payment (from the next
+month, missed months paid: 补发), as the embedded registry does; the kiosk only tells the
+resident so and does not send a second request for it.
+
 A resident is waiting at the kiosk, so every call is bounded (`RegistryHttpSettings`):
 a short per-request timeout, a few retries with exponential backoff and jitter on
 connection errors, timeouts and 5xx (never on 4xx: asking again gets the same answer), an

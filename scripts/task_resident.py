@@ -53,7 +53,7 @@ CUES: tuple[tuple[Cue, tuple[str, ...]], ...] = (
 #: A reply that says the task is done (authentication, status question).
 SUCCESS: dict[Task, tuple[str, ...]] = {
     Task.AUTH: ("认证成功", "已经认证过了"),
-    Task.STATUS: ("已经认证", "还没有认证"),
+    Task.STATUS: ("已经认证", "还没有认证", "过期了"),
 }
 #: When the bot does not understand and offers buttons ("您是想办下面哪件事？"), the
 #: resident picks the one whose title has a word of its task, and says that title.

@@ -83,4 +83,5 @@ class FakeRegistry:
         when = datetime.fromisoformat((await request.json())["certified_at"])
         self.certifications.append((id_number, when))
         self.residents[id_number]["last_certified"] = when.date().isoformat()
+        self.residents[id_number]["pension_status"] = "receiving"  # the POST resumes payment
         return web.json_response({"id_number": id_number}, status=201)

@@ -13,6 +13,7 @@ from actions.auth import (
     ValidateAuthStatusForm,
     ValidateSocialSecurityAuthForm,
 )
+from actions.cycle import one_year_after
 from actions.pending import pending
 from actions.privacy import IDENTITY_SLOTS
 from actions.registry import SqliteRegistry
@@ -41,7 +42,7 @@ async def test_first_certification_this_year_succeeds_and_is_recorded(domain, re
     ]
     assert messages[0]["response"] == "utter_auth_success"
     today = date.today()
-    assert messages[0]["valid_until"] == spoken_date(today.replace(year=today.year + 1))
+    assert messages[0]["due"] == spoken_date(one_year_after(today))  # 朝阳区: rolling 12 months
     resident = await registry.find(WANG[1])
     assert resident is not None and resident.last_certified == today
 
@@ -129,7 +130,8 @@ async def test_kept_request_is_completed_once_the_registry_answers_again(domain,
 
 
 async def test_status_check(domain, registry):
-    for (_, id_number), expected in ((LI, "utter_status_done"), (WANG, "utter_status_not_done")):
+    # 王桂兰 last certified on 2025-10-08 (rolling 12 months): overdue since 2026-10-08.
+    for (_, id_number), expected in ((LI, "utter_status_done"), (WANG, "utter_status_expired")):
         tracker = make_tracker([user(id_number)], slots={"id_number": id_number})
         dispatcher = CollectingDispatcher()
         events = await ActionCheckAuthStatus().run(dispatcher, tracker, domain)
