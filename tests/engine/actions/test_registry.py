@@ -208,6 +208,27 @@ async def test_http_records_a_certification(http, server):
     assert resident is not None and resident.certified_in(when.year)
 
 
+async def test_http_reads_a_suspended_payment_and_the_post_resumes_it(http, server):
+    server.residents[WANG[0]]["pension_status"] = "suspended"
+    resident = await http.find(WANG[0])
+    assert resident is not None and resident.suspended
+    await http.record_certification(WANG[0], datetime.now())
+    resident = await http.find(WANG[0])
+    assert resident is not None and not resident.suspended
+
+
+async def test_sqlite_recording_resumes_a_suspended_payment(tmp_path: Path):
+    registry = SqliteRegistry(tmp_path / "r.sqlite3", SEED)
+    suspended = next(
+        row["id_number"] for row in seed_rows() if row["pension_status"] == "suspended"
+    )
+    resident = await registry.find(suspended)
+    assert resident is not None and resident.suspended
+    await registry.record_certification(suspended, datetime.now())
+    resident = await registry.find(suspended)
+    assert resident is not None and resident.pension_status == "receiving"
+
+
 async def test_http_recording_for_an_unknown_resident_is_unavailable(http, server):
     with pytest.raises(RegistryUnavailable, match="404"):
         await http.record_certification(UNKNOWN, datetime.now())
