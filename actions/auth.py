@@ -71,7 +71,7 @@ _settling: asyncio.Task[None] | None = None
 
 async def _settle_quietly(registry: Registry) -> None:
     try:
-        settled = await complete_pending(registry)
+        settled = await complete_pending(registry, get_cycle())
         logger.info("settled %d certification(s) kept while the registry was down", settled)
     except Exception:  # a background chore: log, never break a conversation
         logger.exception("could not settle kept certifications")

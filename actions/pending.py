@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from actions.cycle import CycleSettings
 from actions.registry import Registry, RegistryUnavailable, refusal, registry_from_settings
 from actions.settings import ActionSettings
 from nlu.id_card import mask_id_number
@@ -131,11 +132,12 @@ class PendingStore:
                 (request.id,),
             )
 
-    async def complete_pending(self, registry: Registry) -> int:
+    async def complete_pending(self, registry: Registry, cycle: CycleSettings | None = None) -> int:
         """Verify and record the waiting requests; return how many were settled.
 
         A request is certified at the time the resident asked, and "already certified"
-        means in the year they asked. Not found and name mismatch are settled too (a
+        means too early in the cycle on the day they asked (the kiosk's rule; without
+        ``cycle``, in the year they asked). Not found and name mismatch are settled too (a
         member of staff follows those up). Stops at the first `RegistryUnavailable`: the
         rest wait for the next run.
         """
@@ -144,7 +146,8 @@ class PendingStore:
             masked = mask_id_number(request.id_number)
             try:
                 resident = await registry.find(request.id_number)
-                reason = refusal(resident, request.name, request.requested_at.year)
+                asked = request.requested_at
+                reason = refusal(resident, request.name, asked.year, on=asked.date(), cycle=cycle)
                 if reason is None:
                     await registry.record_certification(request.id_number, request.requested_at)
             except RegistryUnavailable as err:
@@ -178,14 +181,14 @@ def pending() -> list[PendingRequest]:
     return default_store().pending()
 
 
-async def complete_pending(registry: Registry) -> int:
-    return await default_store().complete_pending(registry)
+async def complete_pending(registry: Registry, cycle: CycleSettings | None = None) -> int:
+    return await default_store().complete_pending(registry, cycle)
 
 
 async def _complete(settings: ActionSettings, store: PendingStore) -> int:
     registry = registry_from_settings(settings)
     try:
-        settled = await store.complete_pending(registry)
+        settled = await store.complete_pending(registry, settings.auth_cycle)
     finally:
         await registry.close()
     left = len(store.pending())

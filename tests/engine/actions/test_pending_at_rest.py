@@ -68,3 +68,24 @@ def test_rows_settled_before_the_rule_are_blanked_at_the_next_write(tmp_path: Pa
     store.keep(*CHEN, datetime.now())
 
     assert rows(db) == [("", "", "certified", 0), (*CHEN, None, 0)]
+
+
+async def test_kept_requests_follow_the_cycle_like_the_kiosk(tmp_path: Path) -> None:
+    """A request kept while the registry was down is settled by the same cycle rule.
+
+    王桂兰 last authenticated on 2025-10-08 (a rolling-12-month district): asked on
+    2026-03-01 she is early in her cycle, although it is a new calendar year.
+    """
+    from actions.cycle import CycleSettings
+
+    registry = SqliteRegistry(tmp_path / "registry.sqlite3", DATA_DIR / "residents.csv")
+    store = PendingStore(tmp_path / "pending.sqlite3")
+    store.keep("110105194910010031", "王桂兰", datetime(2026, 3, 1, 9, 0))
+    rolling = CycleSettings.parse("rolling_12_months", "")
+    assert await store.complete_pending(registry, rolling) == 1
+    with sqlite3.connect(tmp_path / "pending.sqlite3") as connection:
+        (outcome,) = connection.execute("SELECT outcome FROM pending_certifications").fetchone()
+    assert outcome == "already_certified"
+    resident = await registry.find("110105194910010031")
+    assert resident is not None and resident.last_certified is not None
+    assert resident.last_certified.year == 2025, "nothing recorded"
