@@ -41,6 +41,7 @@ _FILLER = re.compile("|".join(_FILLER_WORDS) + f"|[{_FILLER_CHARS}]")
 _NOT_WORDS = re.compile(r"[\W_]+")
 # One character that does answer something on its own (yes, no, a choice; 中 and 成 are
 # a northern yes).
+_YES_HUM = re.compile(r"嗯{1,2}")
 _ONE_CHARACTER_ANSWERS = frozenset("对是好行中成可要不没有错停慢快帮办查")
 
 
@@ -55,6 +56,8 @@ def meaningful_part(text: str) -> str:
 
 def is_noise(text: str) -> bool:
     """True for 呃那个那个就是说, 嗯嗯啊, …; False for 对, 认证, 王桂兰, digits."""
+    if _YES_HUM.fullmatch(_NOT_WORDS.sub("", text)):
+        return False  # 嗯 / 嗯嗯 alone answer a question: yes
     rest = meaningful_part(text)
     if not rest:
         return True

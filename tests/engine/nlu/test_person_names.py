@@ -108,7 +108,20 @@ def test_filler_is_noise(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["对", "好", "不对", "认证", "王桂兰", "幺幺零", "吴霞", "取消", "高龄津贴", "中 就这样"],
+    [
+        "对",
+        "好",
+        "不对",
+        "认证",
+        "王桂兰",
+        "幺幺零",
+        "吴霞",
+        "取消",
+        "高龄津贴",
+        "中 就这样",
+        "嗯",
+        "嗯嗯",
+    ],
 )
 def test_answers_are_not_noise(text: str) -> None:
     assert not is_noise(text)
