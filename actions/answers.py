@@ -51,11 +51,12 @@ class ActionAnswerYesNo(Action):
         asked = turn[-1].utter_action if turn else None
         if asked == OFFER_RESPONSE and not yes:
             return self._continue_paused_form(dispatcher, tracker)
-        if asked not in _YES_NO and (found := answer_named_service(tracker)):
-            return found  # no question was asked: "那个合作医疗在哪儿办呀" misread as no
-        if asked not in _YES_NO and should_offer_human(tracker):
-            dispatcher.utter_message(response="utter_fallback_offer_human")
-            return []
+        if asked not in _YES_NO:  # no question was asked
+            if found := answer_named_service(tracker):
+                return found  # "那个合作医疗在哪儿办呀" misread as a no
+            if should_offer_human(tracker):
+                dispatcher.utter_message(response="utter_fallback_offer_human")
+                return []
         on_yes, on_no = _YES_NO.get(asked or "", _DEFAULT)
         dispatcher.utter_message(response=on_yes if yes else on_no)
         return []

@@ -236,10 +236,10 @@ class ValidateSocialSecurityAuthForm(IdNumberValidation, GuardedFormValidation):
                 return {"id_number": corrected, "id_confirmed": None}
             dispatcher.utter_message(response="utter_id_correction_invalid")
             return {"id_number": None, "id_confirmed": None}
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if intent == "affirm":
+        answer = _yes_or_no(tracker)
+        if answer is True:
             return {"id_confirmed": True}
-        if intent == "deny":
+        if answer is False:
             return {"id_number": None, "id_confirmed": None}
         return {}
 

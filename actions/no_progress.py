@@ -49,8 +49,9 @@ MISUNDERSTOOD_RESPONSES = frozenset(
 MISUNDERSTOOD_ACTIONS = frozenset({"action_handle_fallback"})
 
 
-def _intent(event: dict[str, Any]) -> str | None:
-    return ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+def _intent(parse: dict[str, Any]) -> str | None:
+    """The intent name of a parse (a user event's ``parse_data``, a latest message)."""
+    return (parse.get("intent") or {}).get("name")
 
 
 def answers_since_activation(events: Sequence[dict[str, Any]], form: str) -> dict[str, int]:
@@ -67,7 +68,7 @@ def answers_since_activation(events: Sequence[dict[str, Any]], form: str) -> dic
         kind = event.get("event")
         if kind == "slot" and event.get("name") == "requested_slot":
             asked = event.get("value")
-        elif kind == "user" and asked and _intent(event) not in NOT_ANSWERS:
+        elif kind == "user" and asked and _intent(event.get("parse_data") or {}) not in NOT_ANSWERS:
             counts[asked] = counts.get(asked, 0) + 1
     return counts
 
@@ -91,7 +92,7 @@ class GuardedFormValidation(FormValidationAction):
         events = await super().run(dispatcher, tracker, domain)
         if not tracker.active_loop.get("name"):
             return events  # the form is starting (or resuming): nothing was asked yet
-        if _intent({"parse_data": tracker.latest_message}) in NOT_ANSWERS:
+        if _intent(tracker.latest_message) in NOT_ANSWERS:
             return events
         required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
         next_slot = next((slot for slot in required if tracker.slots.get(slot) is None), None)

@@ -129,6 +129,12 @@ def _said(text: str | None) -> str:
     return "" if text.startswith("/") else text
 
 
+def _confident_service(text: str | None) -> Service | None:
+    """The service the whole sentence names, when the search is sure of it."""
+    sentence = _said(text)
+    return _catalogue()[1].decide(sentence).service if sentence else None
+
+
 def lookup_texts(tracker: Tracker) -> list[str]:
     """What the user said during the current lookup, newest first.
 
@@ -236,11 +242,8 @@ class ValidateServiceLookupForm(GuardedFormValidation):
             return {}
         if any(e.get("entity") == SERVICE_SLOT for e in message.get("entities") or []):
             return {}
-        sentence = _said(message.get("text"))
-        decision = _catalogue()[1].decide(sentence) if sentence else None
-        if decision is None or decision.service is None:
-            return {}
-        return {SERVICE_SLOT: decision.service.name}
+        service = _confident_service(message.get("text"))
+        return {SERVICE_SLOT: service.name} if service else {}
 
     def validate_service(
         self,
@@ -316,8 +319,7 @@ def service_in_words(text: str | None) -> str | None:
     "离婚证咋办" read as out of scope, or "残疾等级评定" as not understood, still name a
     service: the actions that answer "I did not understand" ask this first.
     """
-    sentence = _said(text)
-    service = _catalogue()[1].decide(sentence).service if sentence else None
+    service = _confident_service(text)
     # Authentication is a task of its own: "我不想认证了" misread is no question about it.
     if service is None or service.id in TASK_SERVICES:
         return None

@@ -23,6 +23,7 @@ import csv
 import io
 import random
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -134,21 +135,12 @@ def make_rows(
 
 def _single_surname_rows(count: int, seed: int) -> list[ResidentRow]:
     """The demo residents, then synthetic ones up to ``count``; names and IDs all distinct."""
-    rng = random.Random(seed)
-    rows = list(DEMO_RESIDENTS)
-    ids = {row.id_number for row in rows}
-    names = {row.name for row in rows}
-    while len(rows) < count:
-        id_number = _id_number(rng)
-        female = int(id_number[16]) % 2 == 0  # GB 11643: the 17th digit is even for women
-        name = rng.choice(SURNAMES) + rng.choice(FEMALE_GIVEN if female else MALE_GIVEN)
-        if id_number in ids or name in names:
-            continue
-        ids.add(id_number)
-        names.add(name)
-        status, this_year, last = _certification_state(id_number, rng)
-        rows.append(ResidentRow(id_number, name, DISTRICTS[id_number[:6]], status, this_year, last))
-    return rows
+
+    def name_for(rng: random.Random, female: bool) -> str:
+        return rng.choice(SURNAMES) + rng.choice(FEMALE_GIVEN if female else MALE_GIVEN)
+
+    demo = list(DEMO_RESIDENTS)
+    return demo + _distinct_rows(random.Random(seed), count - len(demo), demo, name_for)
 
 
 def make_compound_rows(
@@ -160,17 +152,34 @@ def make_compound_rows(
 
     Mostly two-character given names (four characters in all), one in four a single one.
     """
-    rng = random.Random(seed)
+
+    def name_for(rng: random.Random, female: bool) -> str:
+        given = [g for g in (FEMALE_GIVEN if female else MALE_GIVEN) if len(g) == 2]
+        if rng.random() < 0.25:
+            given = [g for g in (FEMALE_GIVEN if female else MALE_GIVEN) if len(g) == 1]
+        return rng.choice(COMPOUND_SURNAMES) + rng.choice(given)
+
+    return _distinct_rows(random.Random(seed), count, existing, name_for)
+
+
+def _distinct_rows(
+    rng: random.Random,
+    count: int,
+    existing: list[ResidentRow],
+    name_for: Callable[[random.Random, bool], str],
+) -> list[ResidentRow]:
+    """``count`` new residents whose IDs and names differ from ``existing`` and each other.
+
+    The order of the random draws is part of the output: the committed seed file must stay
+    what this generator makes.
+    """
     ids = {row.id_number for row in existing}
     names = {row.name for row in existing}
     rows: list[ResidentRow] = []
     while len(rows) < count:
         id_number = _id_number(rng)
-        female = int(id_number[16]) % 2 == 0
-        given = [g for g in (FEMALE_GIVEN if female else MALE_GIVEN) if len(g) == 2]
-        if rng.random() < 0.25:
-            given = [g for g in (FEMALE_GIVEN if female else MALE_GIVEN) if len(g) == 1]
-        name = rng.choice(COMPOUND_SURNAMES) + rng.choice(given)
+        female = int(id_number[16]) % 2 == 0  # GB 11643: the 17th digit is even for women
+        name = name_for(rng, female)
         if id_number in ids or name in names:
             continue
         ids.add(id_number)
