@@ -245,3 +245,153 @@ class CannedReply(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
+
+
+# --- 好差评 ratings and 差评必改 cases (issue 12; logic in `bot.feedback`) -------------------
+
+
+class RatingStatus(StrEnum):
+    """Life of one rating: pending -> asked -> rated / skipped (or expired, never rated).
+
+    ``pending``: a task ended but its turn left a question open; asked after the next turn
+    that leaves none. ``asked``: the question is out; the resident's next turn is read as
+    an answer first. ``rated`` is final: no one may change a resident's level afterwards.
+    """
+
+    PENDING = "pending"
+    ASKED = "asked"
+    RATED = "rated"
+    SKIPPED = "skipped"
+
+
+class RatedSubject(StrEnum):
+    """What a rating is about: the bot's handling of a task, or an agent's conversation."""
+
+    BOT = "bot"
+    AGENT = "agent"
+
+
+class CaseState(StrEnum):
+    """差评必改: open -> called_back -> fixed / explained -> closed."""
+
+    OPEN = "open"
+    CALLED_BACK = "called_back"
+    FIXED = "fixed"
+    EXPLAINED = "explained"
+    CLOSED = "closed"
+
+
+class Rating(Base):
+    """One 好差评 request and its answer: asked once per ended task, never altered.
+
+    Tables for the dashboard (issue 12B): ``ratings`` has one row per task end that was
+    offered a rating (``asked_at`` set) or is still waiting to be offered (``pending``).
+    ``subject`` is ``bot`` (the bot finished ``task``: pension_auth / auth_status /
+    service_lookup, with ``service`` the service id if any) or ``agent`` (an agent closed
+    the conversation: ``handoff_id``, ``agent_id``). ``level`` is 5 非常满意, 4 满意,
+    3 基本满意, 2 不满意, 1 非常不满意 (NULL while not rated); a 差评 is level <= 2 and has
+    one ``cases`` row. 好评率 = rated with level >= 4 / rated; 未评价率 = asked but not
+    rated / asked. ``reason`` is the resident's masked answer to 哪里不满意？. A supervisor's
+    申诉复核 sets ``abusive`` (+ ``abusive_reason``, ``abusive_by``, ``abusive_at``): the row
+    then leaves the figures but stays. ``resident_ref`` is the registry's opaque HMAC of the
+    ID number when known (``custom.resident.ref``). ``cases``: one per 差评 (``rating_id``
+    unique), ``state`` open -> called_back -> fixed / explained -> closed, deadlines
+    ``callback_due_at`` / ``fix_due_at`` (working time, see `bot.feedback.working_time`),
+    who/when of each step in columns and in ``case_steps`` (one row per transition, also
+    audited), ``resident_told_at`` when the result reached the resident, ``followup_level``
+    the 追评 (same scale, once). ``assigned_to`` is the agent whose case it is (agents see
+    only those); NULL means any agent may take it. Rows go with their conversation
+    (ON DELETE CASCADE), so 删除我的记录 leaves nothing of the resident's here.
+    """
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        Index("ix_ratings_conversation_id_status", "conversation_id", "status"),
+        Index("ix_ratings_asked_at", "asked_at"),
+        # One rating per ended task: the reply that ended it (or the closed handoff).
+        Index("uq_ratings_source", "conversation_id", "source", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(32))
+    # "m<message id>" of the reply carrying custom.task_done, or "h<handoff id>".
+    source: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(16))
+    task: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    service: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    handoff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("handoffs.id", ondelete="SET NULL"), nullable=True
+    )
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
+    resident_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default=RatingStatus.PENDING)
+    level: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Set while 哪里不满意？ is out: the next turn's text is the reason.
+    reason_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The channel the answer came through: "voice", "button", "later" (endpoint/command).
+    rated_via: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    abusive: Mapped[bool] = mapped_column(Boolean, default=False)
+    abusive_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    abusive_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
+    abusive_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Case(Base):
+    """差评必改: the follow-up of one 差评 until the resident has been told the result."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_state_fix_due_at", "state", "fix_due_at"),
+        Index("ix_cases_assigned_to", "assigned_to"),
+        Index("ix_cases_resident_ref", "resident_ref"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rating_id: Mapped[int] = mapped_column(
+        ForeignKey("ratings.id", ondelete="CASCADE"), unique=True
+    )
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(32))
+    resident_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    state: Mapped[str] = mapped_column(String(16), default=CaseState.OPEN)
+    # "simple" (fix within 24 h) or "complex" (72 h); an agent may change it while open.
+    complexity: Mapped[str] = mapped_column(String(8), default="simple")
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    callback_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    fix_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    called_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    called_back_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
+    # What the resident is told (masked): the fix or the explanation.
+    resolution: Mapped[str | None] = mapped_column(Text, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
+    resident_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # A 追评 is offered with the result; its answer is final, like the rating's.
+    followup_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    followup_level: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    followup_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Deadline warnings already sent, so each is sent once.
+    callback_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    fix_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class CaseStep(Base):
+    """One state change of a case: who moved it, when, from what to what, with a note."""
+
+    __tablename__ = "case_steps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    to_state: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
