@@ -65,6 +65,18 @@ def rasa_token(var_dir: Path) -> str:
 
 TRACKER_KEY_VARIABLE = "RASA_TRACKER_KEY"
 
+# endpoints.yml for one Rasa process: SQLite tracker store (RASA_TRACKER_DB is the file),
+# locks in memory. `make run-cluster` (scripts/cluster.py) gives PostgreSQL and Redis instead.
+ENGINE_STORES_EMBEDDED = {
+    "RASA_TRACKER_DIALECT": "sqlite",
+    "RASA_TRACKER_HOST": "",
+    "RASA_TRACKER_USER": "",
+    "RASA_TRACKER_PASSWORD": "",
+    "RASA_LOCK_STORE": "in_memory",
+    "RASA_LOCK_STORE_URL": "",
+    "RASA_LOCK_STORE_PORT": "",
+}
+
 
 def tracker_key(var_dir: Path) -> str:
     """The key of Rasa's encrypted tracker store: $RASA_TRACKER_KEY, else var/tracker_key.
@@ -129,6 +141,7 @@ class Stack:
             "PYTHONPATH": str(ROOT),
             "ACTION_ENDPOINT_URL": f"{cfg.actions_url}/webhook",
             "GATEWAY_ACTION_SERVER_URL": cfg.actions_url,
+            **ENGINE_STORES_EMBEDDED,
             "RASA_TRACKER_DB": str(cfg.var_dir / "tracker.db"),
             "DATABASE_URL": os.environ.get(
                 "DATABASE_URL", f"sqlite+aiosqlite:///{cfg.var_dir / 'gateway.db'}"

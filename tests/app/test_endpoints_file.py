@@ -18,7 +18,24 @@ import pytest
 from scripts.model_cache import ROOT
 
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
-VARIABLES = ("ACTION_ENDPOINT_URL", "RASA_TRACKER_DB")
+VARIABLES = (
+    "ACTION_ENDPOINT_URL",
+    "RASA_TRACKER_DIALECT",
+    "RASA_TRACKER_HOST",
+    "RASA_TRACKER_DB",
+    "RASA_TRACKER_USER",
+    "RASA_TRACKER_PASSWORD",
+    "RASA_LOCK_STORE",
+    "RASA_LOCK_STORE_URL",
+    "RASA_LOCK_STORE_PORT",
+)
+
+
+def embedded(**env: str) -> dict[str, str]:
+    """`make run`'s engine stores (SQLite, locks in memory), then `env` on top."""
+    from scripts.stack import ENGINE_STORES_EMBEDDED
+
+    return {**ENGINE_STORES_EMBEDDED, **env}
 
 
 def rasa_run(cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -39,7 +56,7 @@ def rasa_run(cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_unset_tracker_db_stops_rasa_with_its_name_and_creates_no_file(tmp_path: Path) -> None:
-    done = rasa_run(tmp_path, ACTION_ENDPOINT_URL="http://127.0.0.1:9/webhook")
+    done = rasa_run(tmp_path, **embedded(ACTION_ENDPOINT_URL="http://127.0.0.1:9/webhook"))
 
     assert done.returncode != 0
     assert "RASA_TRACKER_DB" in done.stdout + done.stderr
@@ -47,7 +64,7 @@ def test_unset_tracker_db_stops_rasa_with_its_name_and_creates_no_file(tmp_path:
 
 
 def test_unset_action_endpoint_stops_rasa_with_its_name(tmp_path: Path) -> None:
-    done = rasa_run(tmp_path, RASA_TRACKER_DB=str(tmp_path / "tracker.db"))
+    done = rasa_run(tmp_path, **embedded(RASA_TRACKER_DB=str(tmp_path / "tracker.db")))
 
     assert done.returncode != 0
     assert "ACTION_ENDPOINT_URL" in done.stdout + done.stderr
