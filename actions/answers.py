@@ -21,6 +21,8 @@ _YES_NO: dict[str, tuple[str, str]] = {
     "utter_status_registry_unavailable": ("utter_handoff_registry_down", "utter_anything_else"),
     "utter_fallback_offer_human": ("utter_handoff_not_understood", "utter_anything_else"),
     OFFER_RESPONSE: ("utter_handoff_no_progress", "utter_continue_task"),
+    "utter_ask_reminder_consent": ("utter_reminders_on", "utter_reminders_declined"),
+    "utter_ask_forget_me": ("action_forget_me", "utter_forget_me_kept"),
 }
 _DEFAULT = ("utter_affirm_no_question", "utter_deny_no_question")
 # The actions that end their answer by offering to read more.
@@ -58,7 +60,10 @@ class ActionAnswerYesNo(Action):
                 dispatcher.utter_message(response="utter_fallback_offer_human")
                 return []
         on_yes, on_no = _YES_NO.get(asked or "", _DEFAULT)
-        dispatcher.utter_message(response=on_yes if yes else on_no)
+        follow = on_yes if yes else on_no
+        if follow.startswith("action_"):
+            return [FollowupAction(follow)]
+        dispatcher.utter_message(response=follow)
         return []
 
     @staticmethod
@@ -71,3 +76,20 @@ class ActionAnswerYesNo(Action):
         form = stuck_on.partition(".")[0]
         events: list[EventType] = [SlotSet(STUCK_SLOT, None)]
         return [*events, FollowupAction(form)] if form else events
+
+
+class ActionForgetMe(Action):
+    """删除我的记录, confirmed: the conversation is deleted where it is kept.
+
+    The reply's ``custom.forget_me`` tells the gateway (its transcripts); the ``forget_me``
+    slot tells our tracker store (engine_ext), which deletes Rasa's events when it sees it.
+    """
+
+    def name(self) -> str:
+        return "action_forget_me"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_forgotten")
+        return [SlotSet("forget_me", True)]

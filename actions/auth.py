@@ -15,9 +15,17 @@ from rasa_sdk.types import DomainDict
 from actions.cycle import CycleSettings, CycleState
 from actions.id_groups import correct_group, is_valid, readback
 from actions.no_progress import GuardedFormValidation
+from actions.on_behalf import HelperLedger, elder_agrees, for_someone_else, relation_in
+from actions.outcome import helper_ref, identified, resident_ref, task_done, tell_gateway
 from actions.pending import complete_pending, keep, pending
-from actions.privacy import forget_identity
-from actions.registry import Registry, RegistryUnavailable, refusal, registry_from_settings
+from actions.privacy import forget_helper, forget_identity
+from actions.registry import (
+    Assistance,
+    Registry,
+    RegistryUnavailable,
+    refusal,
+    registry_from_settings,
+)
 from actions.settings import ActionSettings
 from actions.speech import clean_person_name, spoken_date
 from nlu.id_card import IdProblem, mask_id_number, validate_id_number
@@ -64,6 +72,35 @@ def set_cycle(cycle: CycleSettings | None) -> None:
     """Swap the cycle settings (tests)."""
     global _cycle
     _cycle = cycle
+
+
+_ledger: HelperLedger | None = None
+
+
+def get_ledger() -> HelperLedger:
+    """Who helped whom (keyed references), next to the other action-server files."""
+    global _ledger
+    if _ledger is None:
+        _ledger = HelperLedger(ActionSettings.from_env().pending_db.with_name("assisted.sqlite3"))
+    return _ledger
+
+
+def set_ledger(ledger: HelperLedger | None) -> None:
+    """Swap the helper ledger (tests)."""
+    global _ledger
+    _ledger = ledger
+
+
+def _helping(tracker: Tracker) -> bool:
+    """Helper mode: set earlier, being asked, or asked for in the words that start the task."""
+    if tracker.get_slot("helping") is True or tracker.get_slot("requested_slot") in (
+        "helper_relation",
+        "elder_consent",
+    ):
+        return True
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    text = tracker.latest_message.get("text") or ""
+    return intent == "social_security_auth" and for_someone_else(text)
 
 
 _settling: asyncio.Task[None] | None = None
@@ -152,10 +189,37 @@ class ValidateSocialSecurityAuthForm(IdNumberValidation, GuardedFormValidation):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        """A name that matched only by sound must be confirmed before anything is recorded."""
+        """A name that matched only by sound must be confirmed before anything is recorded.
+
+        A helper says first how they are related, and the elder agrees last, in person.
+        """
+        slots = list(domain_slots)
         if tracker.get_slot("name_match") == NameMatch.BY_SOUND.value:
-            return [*domain_slots, "name_confirmed"]
-        return list(domain_slots)
+            slots.append("name_confirmed")
+        if _helping(tracker):
+            slots = ["helper_relation", *slots, "elder_consent"]
+        return slots
+
+    def extract_helper_relation(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """子女 / 配偶 / … from the answer, or already from "我帮我妈认证"."""
+        text = tracker.latest_message.get("text") or ""
+        if tracker.get_slot("requested_slot") == "helper_relation":
+            relation = relation_in(text)
+            return {"helper_relation": relation, "helping": True} if relation else {}
+        if tracker.get_slot("helping") is not True and _helping(tracker):
+            return {"helping": True, "helper_relation": relation_in(text)}
+        return {}
+
+    def extract_elder_consent(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The elder's own words: 同意认证, or a refusal. Anything else is asked again."""
+        if tracker.get_slot("requested_slot") != "elder_consent":
+            return {}
+        agrees = elder_agrees(tracker.latest_message.get("text") or "")
+        return {} if agrees is None else {"elder_consent": agrees}
 
     def extract_person_name(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -207,7 +271,12 @@ class ValidateSocialSecurityAuthForm(IdNumberValidation, GuardedFormValidation):
             checked = await get_registry().verify(id_number, name)
         except RegistryUnavailable:  # the submit step keeps the request
             return {"id_confirmed": True, "name_match": None}
-        return {"id_confirmed": True, "name_match": checked.name_match.value}
+        confirmed = {"id_confirmed": True, "name_match": checked.name_match.value}
+        if tracker.get_slot("helping") is True and not _may_help(tracker, id_number):
+            # Nothing more to ask: the submit step says why it stops.
+            return {**confirmed, "name_confirmed": False, "elder_consent": False,
+                    "assist_refused": "limit"}  # fmt: skip
+        return confirmed
 
     def extract_name_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -278,6 +347,13 @@ class ValidateAuthStatusForm(IdNumberValidation, GuardedFormValidation):
         return "validate_auth_status_form"
 
 
+def _may_help(tracker: Tracker, id_number: str) -> bool:
+    limit = ActionSettings.from_env().helper_limit
+    return get_ledger().may_help(
+        helper_ref(tracker.sender_id), resident_ref(id_number), limit, datetime.now()
+    )
+
+
 def _retry_or_hand_off(
     dispatcher: CollectingDispatcher, tracker: Tracker, result: str
 ) -> list[EventType]:
@@ -285,7 +361,7 @@ def _retry_or_hand_off(
     failures = int(tracker.get_slot("auth_failures") or 0) + 1
     if failures >= MAX_VERIFICATION_FAILURES:
         dispatcher.utter_message(response="utter_auth_handoff")
-        return [SlotSet("auth_failures", 0), *forget_identity()]
+        return [SlotSet("auth_failures", 0), *forget_identity(), *forget_helper()]
     dispatcher.utter_message(response=f"utter_auth_{result}")
     events: list[EventType] = [SlotSet("auth_failures", failures), *forget_identity()]
     if result == "name_mismatch":
@@ -306,16 +382,37 @@ class ActionSubmitAuth(Action):
         id_number = str(tracker.get_slot("id_number") or "")
         name = str(tracker.get_slot("person_name") or "")
         now = datetime.now()
+        relation = str(tracker.get_slot("helper_relation") or "") or None
+        if tracker.get_slot("helping") is True:
+            if stopped := self._helper_stops(dispatcher, tracker):
+                logger.info("assisted authentication of %s: %s", mask_id_number(id_number), stopped)
+                return [*forget_identity(), *forget_helper()]
+        else:
+            relation = None
         try:
-            result, events = await self._verify(dispatcher, tracker, id_number, name, now)
+            result, events = await self._verify(dispatcher, tracker, id_number, name, now, relation)
         except RegistryUnavailable:
             result = "registry_unavailable"
             logger.warning("registry unavailable for %s", mask_id_number(id_number))
-            keep(id_number, name, now)  # completed later by actions.pending: nothing lost
+            # Completed later by actions.pending: nothing lost.
+            keep(id_number, name, now, relation)
+            tell_gateway(dispatcher, task_done("pension_auth"))
             dispatcher.utter_message(response="utter_auth_registry_unavailable")
-            events = forget_identity()
+            events = [*forget_identity(), *forget_helper()]
         logger.info("authentication of %s: %s", mask_id_number(id_number), result)
         return [SlotSet("auth_result", result), *events]
+
+    @staticmethod
+    def _helper_stops(dispatcher: CollectingDispatcher, tracker: Tracker) -> str | None:
+        """Why an assisted authentication ends here: the helper's limit, or the elder's no."""
+        if tracker.get_slot("assist_refused") == "limit":
+            limit = ActionSettings.from_env().helper_limit
+            dispatcher.utter_message(response="utter_helper_limit", limit=limit)
+            return "helper_limit"
+        if tracker.get_slot("elder_consent") is not True:
+            dispatcher.utter_message(response="utter_elder_refused")
+            return "elder_refused"
+        return None
 
     async def _verify(
         self,
@@ -324,6 +421,7 @@ class ActionSubmitAuth(Action):
         id_number: str,
         name: str,
         now: datetime,
+        relation: str | None,
     ) -> tuple[str, list[EventType]]:
         checked = await get_registry().verify(id_number, name)
         resident = checked.resident
@@ -335,22 +433,40 @@ class ActionSubmitAuth(Action):
         )
         if refused in ("not_found", "name_mismatch"):
             return refused, _retry_or_hand_off(dispatcher, tracker, refused)
-        assert resident is not None
-        done = [SlotSet("auth_failures", 0), *forget_identity()]
+        found = resident
+        assert found is not None
+        done = [SlotSet("auth_failures", 0), *forget_identity(), *forget_helper()]
         if refused == "already_certified":  # too early in the cycle: not needed yet
-            assert resident.last_certified is not None
+            assert found.last_certified is not None
+            due = cycle.next_due(found.last_certified, found.district)
             dispatcher.utter_message(
                 response="utter_auth_already_certified",
-                certified_on=spoken_date(resident.last_certified),
-                due=spoken_date(cycle.next_due(resident.last_certified, resident.district)),
+                certified_on=spoken_date(found.last_certified),
+                due=spoken_date(due),
+            )
+            tell_gateway(
+                dispatcher, task_done("pension_auth"), identified(id_number, due, found.suspended)
             )
             return "already_certified", done
-        await get_registry().record_certification(id_number, now)
+        assisted = Assistance(relation) if relation else None
+        await get_registry().record_certification(id_number, now, assisted)
+        if relation:
+            get_ledger().record(
+                helper_ref(tracker.sender_id), resident_ref(id_number), relation, now
+            )
+            logger.info(
+                "assisted authentication of %s recorded: helper is %s, resident confirmed",
+                mask_id_number(id_number),
+                relation,
+            )
+        due = cycle.next_due(now.date(), found.district)
         # A suspended payment resumes next month with the missed months paid (补发).
         dispatcher.utter_message(
-            response="utter_auth_success_resumed" if resident.suspended else "utter_auth_success",
-            due=spoken_date(cycle.next_due(now.date(), resident.district)),
+            response="utter_auth_success_resumed" if found.suspended else "utter_auth_success",
+            due=spoken_date(due),
         )
+        tell_gateway(dispatcher, task_done("pension_auth"), identified(id_number, due, False))
+        dispatcher.utter_message(response="utter_ask_reminder_consent")
         return "success", done
 
 
@@ -374,6 +490,11 @@ class ActionCheckAuthStatus(Action):
             return forget_identity()
         cycle = get_cycle().cycle(resident.last_certified, resident.district, date.today())
         due = spoken_date(cycle.due) if cycle.due else None
+        tell_gateway(
+            dispatcher,
+            task_done("auth_status"),
+            identified(id_number, cycle.due, resident.suspended),
+        )
         if cycle.state is CycleState.DONE:
             dispatcher.utter_message(response="utter_status_done", due=due)
         elif resident.suspended:

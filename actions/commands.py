@@ -16,7 +16,7 @@ from actions.conversation import (
     turn_to_repeat,
 )
 from actions.no_progress import should_offer_human
-from actions.privacy import IDENTITY_SLOTS, forget_identity
+from actions.privacy import IDENTITY_SLOTS, forget_helper, forget_identity
 from actions.services import answer_named_service
 from nlu.noise import is_noise
 
@@ -104,6 +104,7 @@ class ActionCancel(Action):
             SlotSet("requested_slot", None),
             *(SlotSet(slot, None) for slot in form_slots if slot not in IDENTITY_SLOTS),
             *forget_identity(),
+            *forget_helper(),
         ]
 
 

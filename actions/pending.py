@@ -21,11 +21,17 @@ import sys
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from actions.cycle import CycleSettings
-from actions.registry import Registry, RegistryUnavailable, refusal, registry_from_settings
+from actions.registry import (
+    Assistance,
+    Registry,
+    RegistryUnavailable,
+    refusal,
+    registry_from_settings,
+)
 from actions.settings import ActionSettings
 from nlu.id_card import mask_id_number
 
@@ -47,6 +53,9 @@ CREATE TABLE IF NOT EXISTS pending_certifications (
 CREATE INDEX IF NOT EXISTS pending_waiting ON pending_certifications(outcome, id);
 """
 
+# Requests made by a helper (帮他人认证) keep the helper's relation, recorded with them.
+_ADD_RELATION = "ALTER TABLE pending_certifications ADD COLUMN helper_relation TEXT"
+
 # A settled request keeps only what counts need (when asked, attempts, outcome, when
 # settled): the ID number and the name are blanked as it is settled. Run by every write,
 # so rows settled before this rule existed are blanked too.
@@ -65,16 +74,19 @@ class PendingRequest:
     name: str = field(repr=False)
     requested_at: datetime
     attempts: int  # runs of `complete_pending` that found the registry down
+    helper_relation: str | None = None  # started by a helper; the resident confirmed
 
 
 class PendingStore:
     """The waiting requests, one SQLite file (``PENDING_DB``, default var/pending.sqlite3).
 
-    Settled requests stay as rows for counts, without the ID number and the name.
+    Settled requests stay as rows for counts, without the ID number and the name, for
+    ``retention_days``; then they are deleted.
     """
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, retention_days: int = 180) -> None:
         self._db_path = db_path
+        self._retention = timedelta(days=retention_days)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -83,10 +95,33 @@ class PendingStore:
             # Blanked values are overwritten with zeros in the file, not left in free pages.
             connection.execute("PRAGMA secure_delete = ON")
             connection.executescript(_SCHEMA)
+            columns = {
+                row[1] for row in connection.execute("PRAGMA table_info(pending_certifications)")
+            }
+            if "helper_relation" not in columns:
+                connection.execute(_ADD_RELATION)
             with connection:
                 yield connection
 
-    def keep(self, id_number: str, name: str, requested_at: datetime) -> None:
+    def purge(self, now: datetime | None = None) -> int:
+        """Delete requests settled longer ago than the retention period; return how many."""
+        cutoff = (now or datetime.now()) - self._retention
+        with self._transaction() as connection:
+            deleted = connection.execute(
+                "DELETE FROM pending_certifications WHERE outcome IS NOT NULL AND settled_at < ?",
+                (cutoff.isoformat(timespec="seconds"),),
+            ).rowcount
+        if deleted:
+            logger.info("%d settled request(s) past the retention period deleted", deleted)
+        return deleted
+
+    def keep(
+        self,
+        id_number: str,
+        name: str,
+        requested_at: datetime,
+        helper_relation: str | None = None,
+    ) -> None:
         """Keep a request; the same person asking again while it waits adds nothing."""
         with self._transaction() as connection:
             waiting = connection.execute(
@@ -96,9 +131,9 @@ class PendingStore:
             ).fetchone()
             if waiting is None:
                 connection.execute(
-                    "INSERT INTO pending_certifications (id_number, name, requested_at) "
-                    "VALUES (?, ?, ?)",
-                    (id_number, name, requested_at.isoformat(timespec="seconds")),
+                    "INSERT INTO pending_certifications "
+                    "(id_number, name, requested_at, helper_relation) VALUES (?, ?, ?, ?)",
+                    (id_number, name, requested_at.isoformat(timespec="seconds"), helper_relation),
                 )
             connection.execute(_FORGET_SETTLED)
         logger.info(
@@ -109,11 +144,11 @@ class PendingStore:
         """The waiting requests, oldest first."""
         with self._transaction() as connection:
             rows = connection.execute(
-                "SELECT id, id_number, name, requested_at, attempts FROM pending_certifications "
-                "WHERE outcome IS NULL ORDER BY id"
+                "SELECT id, id_number, name, requested_at, attempts, helper_relation "
+                "FROM pending_certifications WHERE outcome IS NULL ORDER BY id"
             ).fetchall()
         return [
-            PendingRequest(row[0], row[1], row[2], datetime.fromisoformat(row[3]), row[4])
+            PendingRequest(row[0], row[1], row[2], datetime.fromisoformat(row[3]), row[4], row[5])
             for row in rows
         ]
 
@@ -149,7 +184,12 @@ class PendingStore:
                 asked = request.requested_at
                 reason = refusal(resident, request.name, asked.year, on=asked.date(), cycle=cycle)
                 if reason is None:
-                    await registry.record_certification(request.id_number, request.requested_at)
+                    helped = request.helper_relation
+                    await registry.record_certification(
+                        request.id_number,
+                        request.requested_at,
+                        Assistance(helped) if helped else None,
+                    )
             except RegistryUnavailable as err:
                 self._count_attempt(request)
                 logger.warning("registry still unavailable at %s: %s", masked, err)
@@ -158,21 +198,25 @@ class PendingStore:
             self._settle(request, outcome)
             logger.info("kept certification of %s: %s", masked, outcome)
             settled += 1
+        self.purge()
         return settled
 
 
 def default_store() -> PendingStore:
-    return PendingStore(ActionSettings.from_env().pending_db)
+    settings = ActionSettings.from_env()
+    return PendingStore(settings.pending_db, settings.retention_days)
 
 
-def keep(id_number: str, name: str, requested_at: datetime) -> None:
+def keep(
+    id_number: str, name: str, requested_at: datetime, helper_relation: str | None = None
+) -> None:
     """Keep a certification the registry could not take (called by the kiosk action).
 
     Never raises: the resident is mid-conversation. A store that cannot be written is
     logged as an error, with the ID number masked, for staff to act on.
     """
     try:
-        default_store().keep(id_number, name, requested_at)
+        default_store().keep(id_number, name, requested_at, helper_relation)
     except (sqlite3.Error, OSError) as err:
         logger.error("could not keep the certification of %s: %s", mask_id_number(id_number), err)
 
@@ -202,7 +246,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = ActionSettings.from_env()
-    store = PendingStore(settings.pending_db)
+    store = PendingStore(settings.pending_db, settings.retention_days)
     if args.list:
         for request in store.pending():
             logger.info(

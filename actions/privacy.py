@@ -17,3 +17,12 @@ IDENTITY_SLOTS: tuple[str, ...] = (
 def forget_identity() -> list[EventType]:
     """Events that clear the ID number from the conversation's slots."""
     return [SlotSet(slot, None) for slot in IDENTITY_SLOTS]
+
+
+# Who is being helped, by whom (帮他人认证): ends with the task, like the ID number.
+HELPER_SLOTS: tuple[str, ...] = ("helping", "helper_relation", "elder_consent", "assist_refused")
+
+
+def forget_helper() -> list[EventType]:
+    """Events that end helper mode, so the next task is the speaker's own."""
+    return [SlotSet(slot, None) for slot in HELPER_SLOTS]

@@ -53,6 +53,18 @@ class Resident:
 
 
 @dataclass(frozen=True)
+class Assistance:
+    """Someone else started the authentication for the resident (帮他人认证).
+
+    The registry records who helped (their relation, not their identity) and that the
+    resident confirmed in their own words at the same channel.
+    """
+
+    relation: str  # 子女 / 配偶 / 亲属 / 邻居 / 志愿者 / 社工
+    resident_confirmed: bool = True
+
+
+@dataclass(frozen=True)
 class Verification:
     """Who the registry has under an ID number, and how the name given compares.
 
@@ -110,8 +122,13 @@ class Registry(Protocol):
         """The resident and how ``name`` matched theirs: exact, by sound, or not."""
         ...
 
-    async def record_certification(self, id_number: str, when: datetime) -> None:
-        """Record it; payment suspended for a missed cycle resumes (pension_status receiving)."""
+    async def record_certification(
+        self, id_number: str, when: datetime, assisted: Assistance | None = None
+    ) -> None:
+        """Record it; payment suspended for a missed cycle resumes (pension_status receiving).
+
+        ``assisted``: a helper started it and the resident confirmed (recorded with it).
+        """
         ...
 
     async def close(self) -> None:
@@ -141,6 +158,12 @@ CREATE TABLE IF NOT EXISTS certifications (
     certified_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS certifications_by_id ON certifications(id_number);
+CREATE TABLE IF NOT EXISTS assisted_certifications (
+    id_number TEXT NOT NULL REFERENCES residents(id_number),
+    certified_at TEXT NOT NULL,
+    helper_relation TEXT NOT NULL,
+    resident_confirmed INTEGER NOT NULL
+);
 """
 
 
@@ -230,12 +253,15 @@ class SqliteRegistry:
         last = datetime.fromisoformat(row[4]).date() if row[4] else None
         return Resident(row[0], row[1], row[2], row[3], last)
 
-    def _record(self, id_number: str, when: datetime) -> None:
+    def _record(self, id_number: str, when: datetime, assisted: Assistance | None) -> None:
+        at = when.isoformat(timespec="seconds")
         with self._transaction() as connection:
-            connection.execute(
-                "INSERT INTO certifications VALUES (?, ?)",
-                (id_number, when.isoformat(timespec="seconds")),
-            )
+            connection.execute("INSERT INTO certifications VALUES (?, ?)", (id_number, at))
+            if assisted is not None:
+                connection.execute(
+                    "INSERT INTO assisted_certifications VALUES (?, ?, ?, ?)",
+                    (id_number, at, assisted.relation, int(assisted.resident_confirmed)),
+                )
             # Payment resumes from the next month, the missed months paid (补发).
             connection.execute(
                 "UPDATE residents SET pension_status = ? WHERE id_number = ?",
@@ -252,9 +278,11 @@ class SqliteRegistry:
     async def verify(self, id_number: str, name: str) -> Verification:
         return verification(await self.find(id_number), name)
 
-    async def record_certification(self, id_number: str, when: datetime) -> None:
+    async def record_certification(
+        self, id_number: str, when: datetime, assisted: Assistance | None = None
+    ) -> None:
         try:
-            await asyncio.to_thread(self._record, id_number, when)
+            await asyncio.to_thread(self._record, id_number, when, assisted)
         except (sqlite3.Error, OSError) as err:
             raise RegistryUnavailable(f"registry database: {err}") from err
 

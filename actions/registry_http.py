@@ -37,7 +37,13 @@ from urllib.parse import quote
 
 import aiohttp
 
-from actions.registry import RegistryUnavailable, Resident, Verification, verification
+from actions.registry import (
+    Assistance,
+    RegistryUnavailable,
+    Resident,
+    Verification,
+    verification,
+)
 from actions.settings import RegistryHttpSettings
 from nlu.id_card import mask_id_number
 
@@ -227,9 +233,16 @@ class HttpRegistry:
         # registries match names by the same rules.
         return verification(await self.find(id_number), name)
 
-    async def record_certification(self, id_number: str, when: datetime) -> None:
+    async def record_certification(
+        self, id_number: str, when: datetime, assisted: Assistance | None = None
+    ) -> None:
         # A naive time is the kiosk's local time; the registry gets it with its offset.
-        payload = {"certified_at": when.astimezone().isoformat(timespec="seconds")}
+        payload: dict[str, Any] = {"certified_at": when.astimezone().isoformat(timespec="seconds")}
+        if assisted is not None:
+            payload["assisted_by"] = {
+                "relation": assisted.relation,
+                "resident_confirmed": assisted.resident_confirmed,
+            }
         reply = await self._request("POST", id_number, "certifications", payload=payload)
         if not 200 <= reply.status < 300:
             raise RegistryUnavailable(

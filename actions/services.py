@@ -32,6 +32,7 @@ from actions.catalogue import (
 )
 from actions.conversation import last_bot_turn
 from actions.no_progress import GuardedFormValidation
+from actions.outcome import task_done, tell_gateway
 from actions.service_replies import (
     CENTER_NOT_FOUND,
     NO_OFFER,
@@ -362,7 +363,9 @@ class ActionServiceLookup(Action):
             (a for text in lookup_texts(tracker) if (a := detect_aspect(text, service))), None
         )
         reply = aspect_reply(service, aspect) if aspect else summary_reply(service)
-        return [*events, _say(dispatcher, reply)]
+        said = _say(dispatcher, reply)
+        tell_gateway(dispatcher, task_done("service_lookup", service.id))
+        return [*events, said]
 
 
 class ActionServiceMore(Action):
@@ -416,4 +419,5 @@ class ActionFindServiceCenter(Action):
             return []
         for text in center_replies(found):
             dispatcher.utter_message(text=text)
+        tell_gateway(dispatcher, task_done("service_lookup"))
         return []

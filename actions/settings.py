@@ -54,6 +54,10 @@ class ActionSettings:
     registry_url: str | None = None
     registry_token: str | None = field(default=None, repr=False)
     registry_http: RegistryHttpSettings = field(default_factory=RegistryHttpSettings)
+    # Days settled requests and conversations are kept (PIPL: no longer than needed).
+    retention_days: int = 180
+    # How many different residents one helper may authenticate (帮他人认证).
+    helper_limit: int = 8
     # How often each region's pensioners authenticate (actions.cycle).
     auth_cycle: CycleSettings = field(
         default_factory=lambda: CycleSettings.parse("", DEMO_CALENDAR_YEAR_DISTRICTS)
@@ -70,6 +74,8 @@ class ActionSettings:
             pending_db=Path(os.environ.get("PENDING_DB", var_dir / "pending.sqlite3")),
             registry_url=os.environ.get("REGISTRY_URL", "").strip() or None,
             registry_token=os.environ.get("REGISTRY_TOKEN", "").strip() or None,
+            retention_days=int(os.environ.get("RETENTION_DAYS", "180")),
+            helper_limit=int(os.environ.get("HELPER_LIMIT", "8")),
             auth_cycle=CycleSettings.parse(
                 os.environ.get("AUTH_CYCLE_DEFAULT", ""),
                 os.environ.get("AUTH_CYCLE_DISTRICTS", DEMO_CALENDAR_YEAR_DISTRICTS),

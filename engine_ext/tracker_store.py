@@ -19,21 +19,28 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator
+import time
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy import func as sa_func
 
 logger = logging.getLogger(__name__)
 
 KEY_VARIABLE = "RASA_TRACKER_KEY"
 _PLAIN_JSON_PREFIX = "{"  # a Fernet token starts with "gAAAA"
+# The slot action_forget_me sets once the resident confirmed "删除我的记录".
+FORGET_SLOT = "forget_me"
+RETENTION_VARIABLE = "RETENTION_DAYS"
+DEFAULT_RETENTION_DAYS = 180
+PURGE_EVERY_S = 3600.0
 
 
 class TrackerKeyError(RasaException):
@@ -65,13 +72,49 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
         domain: Domain | None = None,
         event_broker: EventBroker | None = None,
         key_variable: str = KEY_VARIABLE,
+        retention_days: float | None = None,
         **kwargs: Any,
     ) -> None:
         # Before any database work: a missing key stops Rasa before it touches the file.
         self._fernet = fernet_from_env(key_variable)
         self._key_variable = key_variable
+        days = retention_days
+        if days is None:
+            days = float(os.environ.get(RETENTION_VARIABLE, DEFAULT_RETENTION_DAYS))
+        self._retention_s = days * 86400
+        self._last_purge = 0.0
         super().__init__(domain=domain, event_broker=event_broker, **kwargs)
         self._check_key_and_encrypt_plain_events()
+        self.purge_expired()
+
+    def purge_expired(self, now: float | None = None) -> int:
+        """Delete conversations silent for longer than the retention period; return how many.
+
+        A conversation goes whole (its newest event is older than the limit), so a
+        resident who comes back within the period finds their task where they left it.
+        """
+        now = time.time() if now is None else now
+        self._last_purge = now
+        cutoff = now - self._retention_s
+        with self.session_scope() as session:
+            newest = (
+                session.query(self.SQLEvent.sender_id)
+                .group_by(self.SQLEvent.sender_id)
+                .having(sa_func.max(self.SQLEvent.timestamp) < cutoff)
+                .all()
+            )
+            senders = [row[0] for row in newest]
+            for sender_id in senders:
+                self._delete(session, sender_id)
+            session.commit()
+        if senders:
+            logger.info("%d conversation(s) past the retention period deleted", len(senders))
+        return len(senders)
+
+    def _delete(self, session: Any, sender_id: str) -> None:
+        session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == sender_id).delete(
+            synchronize_session=False
+        )
 
     def _encrypt(self, event: dict[str, Any]) -> str:
         return self._fernet.encrypt(json.dumps(event).encode("utf-8")).decode("ascii")
@@ -126,7 +169,14 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
         # As SQLTrackerStore.save, with the data column encrypted.
         await self.stream_events(tracker)
         with self.session_scope() as session:
-            new_events: Iterator[Any] = self._additional_events(session, tracker)
+            new_events = list(self._additional_events(session, tracker))
+            if _asks_to_be_forgotten(new_events):
+                # 删除我的记录, confirmed: nothing of this conversation stays, this turn
+                # included; the next message starts a new one.
+                self._delete(session, tracker.sender_id)
+                session.commit()
+                logger.info("conversation deleted at the resident's request")
+                return
             for event in new_events:
                 data = event.as_dict()
                 session.add(
@@ -143,3 +193,12 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
                 )
             session.commit()
         logger.debug("tracker of %s stored (encrypted)", tracker.sender_id)
+        if time.time() - self._last_purge > PURGE_EVERY_S:
+            self.purge_expired()
+
+
+def _asks_to_be_forgotten(events: list[Any]) -> bool:
+    return any(
+        isinstance(event, SlotSet) and event.key == FORGET_SLOT and event.value is True
+        for event in events
+    )

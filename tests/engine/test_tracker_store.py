@@ -124,3 +124,37 @@ def test_plain_events_of_rasas_own_store_are_encrypted_at_start(tmp_path: Path, 
     assert ID_NUMBER not in raw_text(db)
     again = asyncio.run(encrypted.retrieve("u1"))
     assert again is not None and again.get_slot("id_number") == ID_NUMBER
+
+
+def test_a_confirmed_forget_me_deletes_the_whole_conversation(tmp_path: Path, key: str) -> None:
+    db = tmp_path / "tracker.db"
+    tracker_store = store(db)
+    kept, forgotten = conversation("kept"), conversation("forgotten")
+    asyncio.run(tracker_store.save(kept))
+    asyncio.run(tracker_store.save(forgotten))
+    forgotten.update(UserUttered("删除我的记录", {"name": "forget_me"}))
+    forgotten.update(SlotSet("forget_me", True))
+    asyncio.run(tracker_store.save(forgotten))
+    with sqlite3.connect(db) as connection:
+        senders = {row[0] for row in connection.execute("SELECT sender_id FROM events")}
+    assert senders == {"kept"}
+    assert asyncio.run(tracker_store.retrieve("forgotten")) is None
+
+
+def test_conversations_silent_past_the_retention_period_are_purged(
+    tmp_path: Path, key: str
+) -> None:
+    db = tmp_path / "tracker.db"
+    tracker_store = store(db)
+    old, recent = conversation("old"), conversation("recent")
+    asyncio.run(tracker_store.save(old))
+    asyncio.run(tracker_store.save(recent))
+    day = 86400
+    with sqlite3.connect(db) as connection:
+        connection.execute("UPDATE events SET timestamp = timestamp - ? WHERE sender_id = 'old'",
+                           (181 * day,))  # fmt: skip
+    assert tracker_store.purge_expired() == 1
+    assert asyncio.run(tracker_store.retrieve("old")) is None
+    assert asyncio.run(tracker_store.retrieve("recent")) is not None
+    # Rasa starting again purges too (a store created on the same file).
+    assert store(db).purge_expired() == 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from actions.pending import PendingStore
@@ -89,3 +89,30 @@ async def test_kept_requests_follow_the_cycle_like_the_kiosk(tmp_path: Path) -> 
     resident = await registry.find("110105194910010031")
     assert resident is not None and resident.last_certified is not None
     assert resident.last_certified.year == 2025, "nothing recorded"
+
+
+async def test_settled_requests_go_after_the_retention_period_waiting_ones_stay(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "pending.sqlite3"
+    store = PendingStore(db, retention_days=180)
+    asked = datetime.now().replace(microsecond=0)
+    store.keep(*WANG, asked)
+    assert await store.complete_pending(SqliteRegistry(tmp_path / "r.sqlite3", SEED)) == 1
+    store.keep(*CHEN, asked)  # waiting for the registry
+    assert store.purge(datetime.now() + timedelta(days=179)) == 0
+    assert store.purge(datetime.now() + timedelta(days=181)) == 1
+    assert [row[2] for row in rows(db)] == [None]  # the waiting request is kept
+
+
+async def test_a_helpers_request_keeps_the_relation_until_it_is_recorded(tmp_path: Path) -> None:
+    store = PendingStore(tmp_path / "pending.sqlite3")
+    store.keep(*WANG, datetime.now(), helper_relation="子女")
+    assert [request.helper_relation for request in store.pending()] == ["子女"]
+    registry = SqliteRegistry(tmp_path / "r.sqlite3", SEED)
+    assert await store.complete_pending(registry) == 1
+    with sqlite3.connect(tmp_path / "r.sqlite3") as connection:
+        recorded = connection.execute(
+            "SELECT id_number, helper_relation FROM assisted_certifications"
+        ).fetchall()
+    assert recorded == [(WANG[0], "子女")]
