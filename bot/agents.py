@@ -1,5 +1,10 @@
 """Agent accounts, passwords and login tokens; ``python -m bot.agents`` manages accounts.
 
+Each account has a role (`AgentRole`): ``agent`` by default, or ``supervisor``, who also
+sees every case, the results dashboard (``/admin``) and the review of missed utterances;
+``python -m bot.agents set-role USERNAME supervisor`` (or ``create --role supervisor``)
+sets it, audited.
+
 There is no default account and no default password anywhere: an operator creates each
 account on the server with ``python -m bot.agents create USERNAME``, typing the password
 twice (or piping it in once, for provisioning scripts). Passwords are stored as argon2
@@ -23,6 +28,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -55,12 +61,25 @@ class AccountError(ValueError):
     """A username or password the CLI must refuse; the text says why, for the operator."""
 
 
+class AgentRole(StrEnum):
+    """What an account may see; stored in ``agents.role``."""
+
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+
+
 @dataclass(frozen=True)
 class AgentIdentity:
     """Who is calling, as the API sees it."""
 
     id: int
     username: str
+    role: AgentRole = AgentRole.AGENT
+
+    @property
+    def is_supervisor(self) -> bool:
+        """Whether the account may see every case, the dashboard and the review screen."""
+        return self.role is AgentRole.SUPERVISOR
 
 
 @dataclass(frozen=True)
@@ -111,17 +130,21 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-async def create_agent(database: Database, username: str, password: str) -> AgentIdentity:
+async def create_agent(
+    database: Database, username: str, password: str, role: AgentRole = AgentRole.AGENT
+) -> AgentIdentity:
     """Create an account (the CLI's ``create``); refuses duplicates and short passwords."""
     _check_username(username)
     _check_password(password)
     password_hash = await _hash_password(password)
     try:
         async with database.transaction() as session:
-            agent = Agent(username=username, password_hash=password_hash, active=True)
+            agent = Agent(
+                username=username, password_hash=password_hash, active=True, role=role.value
+            )
             session.add(agent)
             await session.flush()
-            identity = AgentIdentity(agent.id, agent.username)
+            identity = AgentIdentity(agent.id, agent.username, role)
     except IntegrityError as err:
         raise AccountError(f"agent {username!r} already exists") from err
     logger.info("created agent %s", username)
@@ -139,6 +162,29 @@ async def set_password(database: Database, username: str, password: str) -> None
         agent.password_hash = password_hash
         await session.execute(delete(AgentToken).where(AgentToken.agent_id == agent.id))
     logger.info("password changed for agent %s", username)
+
+
+async def set_role(database: Database, username: str, role: AgentRole) -> None:
+    """Make an account a supervisor or a plain agent again (the CLI's ``set-role``).
+
+    Takes effect on the account's next request (roles are read with every token check);
+    audited, since a supervisor sees every resident's case.
+    """
+    async with database.transaction() as session:
+        agent = await session.scalar(select(Agent).where(Agent.username == username))
+        if agent is None:
+            raise AccountError(f"no agent {username!r}")
+        agent.role = role.value
+        record(session, AuditAction.SET_ROLE, agent_id=agent.id, detail={"role": role.value})
+    logger.info("agent %s is now %s", username, role.value)
+
+
+def _role_of(value: str) -> AgentRole:
+    """The stored role; anything unknown is the least privileged one."""
+    try:
+        return AgentRole(value)
+    except ValueError:
+        return AgentRole.AGENT
 
 
 async def list_agents(database: Database) -> list[str]:
@@ -199,7 +245,7 @@ class AgentAccounts:
             return None
         async with self._db.read() as session:
             row = await session.execute(
-                select(Agent.id, Agent.username, AgentToken.expires_at)
+                select(Agent.id, Agent.username, Agent.role, AgentToken.expires_at)
                 .join(Agent, Agent.id == AgentToken.agent_id)
                 .where(
                     AgentToken.token_hash == hash_token(token),
@@ -210,8 +256,8 @@ class AgentAccounts:
             found = row.first()
         if found is None:
             return None
-        agent_id, username, expires_at = found
-        return AgentSession(AgentIdentity(agent_id, username), expires_at)
+        agent_id, username, role, expires_at = found
+        return AgentSession(AgentIdentity(agent_id, username, _role_of(role)), expires_at)
 
     async def logout(self, token: str, agent: AgentIdentity) -> None:
         """Make the token useless at once."""
@@ -235,7 +281,7 @@ def read_new_password(prompt: str = "Password: ") -> str:
     return line.rstrip("\r\n")
 
 
-async def _run(command: str, username: str | None) -> None:
+async def _run(command: str, username: str | None, role: str | None = None) -> None:
     database = Database(get_settings().database_url)
     try:
         await database.upgrade()
@@ -244,9 +290,12 @@ async def _run(command: str, username: str | None) -> None:
                 logger.info("agent %s", name)
             return
         assert username is not None
+        if command == "set-role":
+            await set_role(database, username, AgentRole(role))
+            return
         password = read_new_password()
         if command == "create":
-            await create_agent(database, username, password)
+            await create_agent(database, username, password, AgentRole(role or "agent"))
         else:
             await set_password(database, username, password)
     finally:
@@ -254,20 +303,29 @@ async def _run(command: str, username: str | None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m bot.agents create|set-password USERNAME`` or ``list``."""
+    """``python -m bot.agents create [--role R]|set-password USERNAME``, ``set-role USERNAME
+    ROLE`` or ``list``."""
     parser = argparse.ArgumentParser(
         prog="python -m bot.agents",
         description="Manage agent accounts. The password is read from standard input.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, text in (("create", "create an account"), ("set-password", "change a password")):
-        sub.add_parser(name, help=text).add_argument("username")
+    roles = [role.value for role in AgentRole]
+    create = sub.add_parser("create", help="create an account")
+    create.add_argument("username")
+    create.add_argument("--role", choices=roles, default=AgentRole.AGENT.value)
+    sub.add_parser("set-password", help="change a password").add_argument("username")
+    set_role_parser = sub.add_parser("set-role", help="make an account a supervisor or an agent")
+    set_role_parser.add_argument("username")
+    set_role_parser.add_argument("role", choices=roles)
     sub.add_parser("list", help="list the accounts")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("bot.store.db").setLevel(logging.WARNING)
     try:
-        asyncio.run(_run(args.command, getattr(args, "username", None)))
+        asyncio.run(
+            _run(args.command, getattr(args, "username", None), getattr(args, "role", None))
+        )
     except AccountError as err:
         logger.error("error: %s", err)
         return 1

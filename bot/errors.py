@@ -32,6 +32,7 @@ class ErrorCode(StrEnum):
     ENGINE_UNAVAILABLE = "engine_unavailable"
     INTERNAL_ERROR = "internal_error"
     UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
     INVALID_CREDENTIALS = "invalid_credentials"
     CONVERSATION_NOT_FOUND = "conversation_not_found"
     NOTHING_TO_CLAIM = "nothing_to_claim"
@@ -57,6 +58,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.ENGINE_UNAVAILABLE: "助手暂时连不上，请稍后再试。",
     ErrorCode.INTERNAL_ERROR: "出了点问题，请稍后再试。",
     ErrorCode.UNAUTHORIZED: "请先登录。",
+    ErrorCode.FORBIDDEN: "这一页只有主管能看。",
     ErrorCode.INVALID_CREDENTIALS: "用户名或密码不对。",
     ErrorCode.CONVERSATION_NOT_FOUND: "没有找到这个对话。",
     ErrorCode.NOTHING_TO_CLAIM: "这个对话现在不用接。",
@@ -117,6 +119,13 @@ class Unauthorized(GatewayError):
 
     default_status = 401
     default_code = ErrorCode.UNAUTHORIZED
+
+
+class Forbidden(GatewayError):
+    """A valid login whose role may not do this (an agent on a supervisor's page)."""
+
+    default_status = 403
+    default_code = ErrorCode.FORBIDDEN
 
 
 class NotFound(GatewayError):

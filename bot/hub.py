@@ -42,6 +42,7 @@ from bot.handoff.waiting_room import WaitingRoom
 from bot.keyed_locks import KeyedLocks
 from bot.messages import BotReply, UserMessage
 from bot.privacy.masking import mask_pii
+from bot.reports.recording import record_turn
 from bot.store.db import Database
 from bot.store.models import Role
 from bot.store.transcript import (
@@ -176,6 +177,7 @@ class ConversationHub:
                 assert locked is not None
                 for reply in replies:
                     outbox.add(locked, await append_reply(session, locked, reply), claimed_by=None)
+                await record_turn(session, locked, turn)  # dashboard figures, missed words
                 if request is not None:
                     notice = await self._waiting_room.enqueue(
                         session, locked, request, message.channel, outbox

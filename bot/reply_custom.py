@@ -50,3 +50,46 @@ def speech_rate_of(replies: Iterable[BotReply]) -> float | None:
         if value is not None:
             rate = value
     return rate
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    """A resident's task ended successfully in this reply (``custom.task_done``)."""
+
+    task: str
+    service: str | None
+
+
+def task_done_in(custom: dict[str, Any] | None) -> TaskDone | None:
+    """The task `custom` says just ended, if it says so in the agreed shape.
+
+    Contract with the dialogue: ``{"task": "pension_auth" | "auth_status" |
+    "service_lookup", "service": "<service id>" | null}``; any other shape is ignored.
+    """
+    done = (custom or {}).get("task_done")
+    if not isinstance(done, dict):
+        return None
+    task, service = done.get("task"), done.get("service")
+    if not isinstance(task, str) or not task or len(task) > 32:
+        return None
+    if not isinstance(service, str) or not service or len(service) > 64:
+        service = None
+    return TaskDone(task=task, service=service)
+
+
+def handoff_reason_in(custom: dict[str, Any] | None) -> str | None:
+    """The reason of the handoff `custom` asks for (``custom.handoff.reason``), if any."""
+    handoff = (custom or {}).get("handoff")
+    if not isinstance(handoff, dict):
+        return None
+    reason = handoff.get("reason")
+    return reason if isinstance(reason, str) and reason else None
+
+
+def not_understood_in(custom: dict[str, Any] | None) -> bool:
+    """Whether the dialogue marked this reply as a "not understood" answer.
+
+    ``custom.not_understood = true`` is an optional part of the contract; the gateway also
+    recognises the fallback replies by their text (`bot.reports.domain_info`).
+    """
+    return (custom or {}).get("not_understood") is True

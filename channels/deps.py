@@ -19,7 +19,7 @@ from starlette.requests import HTTPConnection, Request
 
 from bot.agents import AgentAccounts, AgentIdentity
 from bot.bus.events import EventBus
-from bot.errors import InvalidRequest, Unauthorized
+from bot.errors import Forbidden, InvalidRequest, Unauthorized
 from bot.handoff.desk import HandoffDesk
 from bot.hub import ConversationHub
 from bot.rasa_client import RasaClient
@@ -91,6 +91,16 @@ async def current_agent(
 
 BearerTokenDep = Annotated[str | None, Depends(bearer_token)]
 CurrentAgent = Annotated[AgentIdentity, Depends(current_agent)]
+
+
+async def current_supervisor(agent: CurrentAgent) -> AgentIdentity:
+    """The signed-in supervisor; 401 without a valid login, 403 ``forbidden`` for an agent."""
+    if not agent.is_supervisor:
+        raise Forbidden()
+    return agent
+
+
+CurrentSupervisor = Annotated[AgentIdentity, Depends(current_supervisor)]
 
 
 def json_model(model: type[ModelT]) -> Callable[[Request, Settings], Awaitable[ModelT]]:

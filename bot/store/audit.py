@@ -31,6 +31,10 @@ class AuditAction(StrEnum):
     HANDBACK = "handback"
     CLOSE = "close"
     CANNED_REPLIES = "canned_replies"
+    SET_ROLE = "set_role"
+    VIEW_DASHBOARD = "view_dashboard"
+    REVIEW_CANDIDATE = "review_candidate"
+    EXPORT_REVIEWED = "export_reviewed"
 
 
 def record(

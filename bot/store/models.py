@@ -196,6 +196,8 @@ class Agent(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # `AgentRole`: supervisors also see every case, the dashboard and the review screen.
+    role: Mapped[str] = mapped_column(String(16), default="agent", server_default="agent")
 
 
 class AgentToken(Base):
@@ -395,3 +397,46 @@ class CaseStep(Base):
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TaskOutcome(Base):
+    """A bot reply that ended a resident's task successfully (``custom.task_done``)."""
+
+    __tablename__ = "task_outcomes"
+    __table_args__ = (Index("ix_task_outcomes_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    message_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("messages.id", ondelete="CASCADE"), nullable=True
+    )
+    task: Mapped[str] = mapped_column(String(32))
+    service: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TrainingCandidate(Base):
+    """A user turn the bot missed, masked, until a supervisor accepts or drops it."""
+
+    __tablename__ = "training_candidates"
+    __table_args__ = (Index("ix_training_candidates_status", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    message_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("messages.id", ondelete="CASCADE"), nullable=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    # `bot.reports.misses.MissKind`: fallback, handoff or low_confidence.
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    asr_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # pending -> accepted (with an intent) / dropped
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    intent: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
