@@ -12,10 +12,11 @@ export PYTHONPATH := $(CURDIR)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup run test test-engine test-app train lint bench bench-tasks clean
+.PHONY: help setup run run-cluster test test-engine test-app train lint bench bench-tasks clean
 
 help:
 	@echo "make run    set up, train if needed, start Rasa + action server + gateway (:8000)"
+	@echo "make run-cluster  the same front door (:8000) on HAProxy, PostgreSQL, Redis: 2 of each process"
 	@echo "make test   set up, train if needed, run every test suite of both environments"
 	@echo "make train  train the Rasa model if its inputs changed"
 	@echo "make lint   ruff (everything) and mypy (app environment)"
@@ -43,6 +44,10 @@ train: setup
 
 run: setup
 	$(APP_PY) -m scripts.stack
+
+# PostgreSQL, Redis and HAProxy are Debian packages: `sudo bash scripts/system-deps.sh`.
+run-cluster: setup
+	$(APP_PY) -m scripts.cluster
 
 test: setup train lint test-engine test-app
 

@@ -97,7 +97,7 @@ def tracker_key(var_dir: Path) -> str:
     return path.read_text(encoding="ascii").strip()
 
 
-def _wait_http(url: str, deadline: float, proc: subprocess.Popen[bytes], name: str) -> None:
+def wait_http(url: str, deadline: float, proc: subprocess.Popen[bytes], name: str) -> None:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{name} exited with code {proc.returncode} while starting")
@@ -111,12 +111,45 @@ def _wait_http(url: str, deadline: float, proc: subprocess.Popen[bytes], name: s
     raise TimeoutError(f"{name} did not answer at {url}")
 
 
+def actions_argv(port: int) -> list[str]:
+    """The action server (engine environment) on `port`."""
+    return [str(ENGINE_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)]
+
+
+def rasa_argv(model: Path, port: int) -> list[str]:
+    """`rasa run` through scripts.rasa_server, which takes the token from $RASA_TOKEN: on
+    the command line every local user could read it with `ps`."""
+    return [
+        str(ENGINE_BIN / "python"),
+        "-m",
+        "scripts.rasa_server",
+        "--model",
+        str(model),
+        "--enable-api",
+        "--interface",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--endpoints",
+        "endpoints.yml",
+        "--credentials",
+        "credentials.yml",
+    ]
+
+
 @dataclass
 class Stack:
     config: StackConfig
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    stop_signals: dict[str, int] = field(default_factory=dict)
+    unwatched: set[str] = field(default_factory=set)
 
-    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    def spawn(
+        self, name: str, argv: list[str], env: dict[str, str], *, user: str | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start one process in its own process group (so `stop` ends its children too),
+        logging to log_dir/<name>.log when set; `user`: run as that account (PostgreSQL
+        refuses to run as root)."""
         out = None
         if self.config.log_dir is not None:
             self.config.log_dir.mkdir(parents=True, exist_ok=True)
@@ -128,6 +161,7 @@ class Stack:
             stdout=out,
             stderr=subprocess.STDOUT if out else None,
             start_new_session=True,
+            user=user,
         )
         self.processes[name] = proc
         return proc
@@ -155,56 +189,32 @@ class Stack:
         }
         deadline = time.monotonic() + timeout_s
         try:
-            actions = self._spawn(
-                "actions",
-                [
-                    str(ENGINE_BIN / "rasa"),
-                    "run",
-                    "actions",
-                    "--actions",
-                    "actions",
-                    "--port",
-                    str(cfg.actions_port),
-                ],
-                env,
-            )
+            actions = self.spawn("actions", actions_argv(cfg.actions_port), env)
             # `rasa run` through scripts.rasa_server, which takes the token from
             # $RASA_TOKEN: on the command line every local user could read it with `ps`.
             # Only Rasa gets the tracker store's key, and only in its environment.
-            rasa = self._spawn(
+            rasa = self.spawn(
                 "rasa",
-                [
-                    str(ENGINE_BIN / "python"),
-                    "-m",
-                    "scripts.rasa_server",
-                    "--model",
-                    str(cfg.model),
-                    "--enable-api",
-                    "--interface",
-                    "127.0.0.1",
-                    "--port",
-                    str(cfg.rasa_port),
-                    "--endpoints",
-                    "endpoints.yml",
-                    "--credentials",
-                    "credentials.yml",
-                ],
+                rasa_argv(cfg.model, cfg.rasa_port),
                 {**env, TRACKER_KEY_VARIABLE: tracker_key(cfg.var_dir)},
             )
-            gateway = self._spawn("gateway", [str(APP_PYTHON), "-m", "channels"], env)
-            _wait_http(f"{cfg.actions_url}/health", deadline, actions, "action server")
-            _wait_http(f"{cfg.rasa_url}/", deadline, rasa, "rasa server")
-            _wait_http(f"{cfg.gateway_url}/health", deadline, gateway, "gateway")
+            gateway = self.spawn("gateway", [str(APP_PYTHON), "-m", "channels"], env)
+            wait_http(f"{cfg.actions_url}/health", deadline, actions, "action server")
+            wait_http(f"{cfg.rasa_url}/", deadline, rasa, "rasa server")
+            wait_http(f"{cfg.gateway_url}/health", deadline, gateway, "gateway")
         except BaseException:
             self.stop()
             raise
 
     def stop(self, grace_s: float = 15) -> None:
-        """SIGTERM each process group, then SIGKILL what is still running after the grace time."""
-        for proc in self.processes.values():
+        """SIGTERM each process group, then SIGKILL what is still running after the grace time.
+
+        A process named in `stop_signals` gets its own signal instead (PostgreSQL: SIGINT,
+        its fast shutdown; SIGTERM would wait for every client to leave)."""
+        for name, proc in self.processes.items():
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
+                    os.killpg(proc.pid, self.stop_signals.get(name, signal.SIGTERM))
         deadline = time.monotonic() + grace_s
         for name, proc in self.processes.items():
             try:
@@ -234,6 +244,32 @@ def prepare_voice() -> None:
     (logger.info if result.path is not None else logger.warning)("%s", result.message)
 
 
+def run_in_foreground(stack: Stack) -> None:
+    """Until Ctrl-C (or SIGTERM), or until one process exits; then stop them all.
+
+    Shared with `make run-cluster` (scripts/cluster.py), whose stack also holds processes
+    it may restart itself: those are not watched (`Stack.unwatched`)."""
+    stopping = False
+
+    def _stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stopping:
+            for name, proc in list(stack.processes.items()):
+                if name not in stack.unwatched and proc.poll() is not None:
+                    logger.error("%s exited with code %s; stopping the rest", name, proc.returncode)
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        logger.info("stopping…")
+        stack.stop()
+        logger.info("stopped.")
+
+
 def main() -> int:
     """`make run`: start everything in the foreground until Ctrl-C."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -259,25 +295,7 @@ def main() -> int:
         cfg.gateway_url,
         cfg.gateway_url,
     )
-    stopping = False
-
-    def _stop(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
-    try:
-        while not stopping:
-            for name, proc in stack.processes.items():
-                if proc.poll() is not None:
-                    logger.error("%s exited with code %s; stopping the rest", name, proc.returncode)
-                    stopping = True
-            time.sleep(0.5)
-    finally:
-        logger.info("stopping…")
-        stack.stop()
-        logger.info("stopped.")
+    run_in_foreground(stack)
     return 0
 
 
