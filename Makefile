@@ -22,6 +22,7 @@ help:
 	@echo "make lint   ruff (everything) and mypy (app environment)"
 	@echo "make bench  NLU against stock Rasa; voice against plain Vosk / espeak-ng"
 	@echo "make bench-tasks  simulated residents through the real stack, vs. BASELINE (777f3cc)"
+	@echo "make test-deploy  render deploy/overlays/production and validate it offline (strict)"
 
 # Engine environment: Python 3.10, Rasa 3.6 (pydantic 1, TensorFlow 2.12).
 $(ENGINE)/.installed: requirements/engine.lock
@@ -67,6 +68,14 @@ test-app: setup
 	RASA_MODEL="$$($(APP_PY) -m scripts.model_cache --print-path)" $(APP_PY) -m pytest tests/app -q
 	$(APP_PY) -m pytest tests/voice -q
 	RASA_MODEL="$$($(APP_PY) -m scripts.model_cache --print-path)" $(APP_PY) -m pytest tests/browser -q
+
+# deploy/: the production overlay rendered by kubectl's kustomize, every object validated
+# against the Kubernetes schemas offline (tests/app/test_deploy.py checks more).
+test-deploy: setup
+	@mkdir -p var/test-results
+	kubectl kustomize deploy/overlays/production > var/test-results/production.yaml
+	$(APP)/bin/kubernetes-validate --strict --quiet var/test-results/production.yaml
+	@echo "deploy/overlays/production: valid"
 
 lint: setup
 	$(APP)/bin/ruff check .

@@ -5,6 +5,7 @@
 #   fonts-wqy-microhei — Chinese glyphs for the pages in the browser
 #   espeak-ng     — the Mandarin voice pyttsx3 speaks with
 #   postgresql    — the queue and transcript tests also run against PostgreSQL
+#   kubernetes-client — kubectl, whose built-in kustomize renders deploy/ in tests/app/test_deploy.py
 #   redis-server, haproxy — `make run-cluster` and its fault tests (tests/app/test_cluster_*.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy" || need+=(fonts-wqy-microhei)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng libespeak-ng1)
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
+command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 if [ ${#need[@]} -gt 0 ]; then
