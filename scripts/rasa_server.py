@@ -26,7 +26,8 @@ def main(arguments: list[str]) -> None:
     from rasa.__main__ import main as rasa_main
 
     # Only this process's copy of argv changes; /proc/<pid>/cmdline keeps what was exec'd.
-    sys.argv = ["rasa", "run", *arguments, "--auth-token", token]
+    # One argument: a token that starts with "-" (token_urlsafe makes some) is no option.
+    sys.argv = ["rasa", "run", *arguments, f"--auth-token={token}"]
     rasa_main()
 
 
