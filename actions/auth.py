@@ -197,8 +197,15 @@ class ValidateSocialSecurityAuthForm(IdNumberValidation, GuardedFormValidation):
         if tracker.get_slot("name_match") == NameMatch.BY_SOUND.value:
             slots.append("name_confirmed")
         if _helping(tracker):
-            slots = ["helper_relation", *slots, "elder_consent"]
+            # `helping` is never asked: it is filled from the words that start the task
+            # (only slots the form requires survive rasa_sdk's extraction step).
+            slots = ["helping", "helper_relation", *slots, "elder_consent"]
         return slots
+
+    def extract_helping(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {"helping": True} if _helping(tracker) else {}
 
     def extract_helper_relation(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -207,9 +214,10 @@ class ValidateSocialSecurityAuthForm(IdNumberValidation, GuardedFormValidation):
         text = tracker.latest_message.get("text") or ""
         if tracker.get_slot("requested_slot") == "helper_relation":
             relation = relation_in(text)
-            return {"helper_relation": relation, "helping": True} if relation else {}
-        if tracker.get_slot("helping") is not True and _helping(tracker):
-            return {"helping": True, "helper_relation": relation_in(text)}
+            return {"helper_relation": relation} if relation else {}
+        if tracker.get_slot("helper_relation") is None and _helping(tracker):
+            relation = relation_in(text)
+            return {"helper_relation": relation} if relation else {}
         return {}
 
     def extract_elder_consent(
@@ -361,7 +369,11 @@ def _retry_or_hand_off(
     failures = int(tracker.get_slot("auth_failures") or 0) + 1
     if failures >= MAX_VERIFICATION_FAILURES:
         dispatcher.utter_message(response="utter_auth_handoff")
-        return [SlotSet("auth_failures", 0), *forget_identity(), *forget_helper()]
+        return [
+            SlotSet("auth_failures", 0),
+            *forget_identity(),
+            *forget_helper(tracker.get_slot("helping") is True),
+        ]
     dispatcher.utter_message(response=f"utter_auth_{result}")
     events: list[EventType] = [SlotSet("auth_failures", failures), *forget_identity()]
     if result == "name_mismatch":
@@ -386,7 +398,7 @@ class ActionSubmitAuth(Action):
         if tracker.get_slot("helping") is True:
             if stopped := self._helper_stops(dispatcher, tracker):
                 logger.info("assisted authentication of %s: %s", mask_id_number(id_number), stopped)
-                return [*forget_identity(), *forget_helper()]
+                return [*forget_identity(), *forget_helper(helping=True)]
         else:
             relation = None
         try:
@@ -398,7 +410,7 @@ class ActionSubmitAuth(Action):
             keep(id_number, name, now, relation)
             tell_gateway(dispatcher, task_done("pension_auth"))
             dispatcher.utter_message(response="utter_auth_registry_unavailable")
-            events = [*forget_identity(), *forget_helper()]
+            events = [*forget_identity(), *forget_helper(relation is not None)]
         logger.info("authentication of %s: %s", mask_id_number(id_number), result)
         return [SlotSet("auth_result", result), *events]
 
@@ -435,7 +447,11 @@ class ActionSubmitAuth(Action):
             return refused, _retry_or_hand_off(dispatcher, tracker, refused)
         found = resident
         assert found is not None
-        done = [SlotSet("auth_failures", 0), *forget_identity(), *forget_helper()]
+        done = [
+            SlotSet("auth_failures", 0),
+            *forget_identity(),
+            *forget_helper(relation is not None),
+        ]
         if refused == "already_certified":  # too early in the cycle: not needed yet
             assert found.last_certified is not None
             due = cycle.next_due(found.last_certified, found.district)

@@ -104,7 +104,7 @@ class ActionCancel(Action):
             SlotSet("requested_slot", None),
             *(SlotSet(slot, None) for slot in form_slots if slot not in IDENTITY_SLOTS),
             *forget_identity(),
-            *forget_helper(),
+            *forget_helper(tracker.get_slot("helping") is True),
         ]
 
 

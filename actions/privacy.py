@@ -23,6 +23,10 @@ def forget_identity() -> list[EventType]:
 HELPER_SLOTS: tuple[str, ...] = ("helping", "helper_relation", "elder_consent", "assist_refused")
 
 
-def forget_helper() -> list[EventType]:
-    """Events that end helper mode, so the next task is the speaker's own."""
-    return [SlotSet(slot, None) for slot in HELPER_SLOTS]
+def forget_helper(helping: bool = False) -> list[EventType]:
+    """Events that end helper mode, so the next task is the speaker's own.
+
+    After helping, the elder's name goes too: it must not become the helper's own.
+    """
+    names = [SlotSet("person_name", None)] if helping else []
+    return [*(SlotSet(slot, None) for slot in HELPER_SLOTS), *names]

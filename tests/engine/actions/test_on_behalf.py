@@ -93,9 +93,10 @@ async def test_the_relation_is_read_from_the_words_that_start_the_task(domain):
     tracker = make_tracker([user("我帮我妈认证", "social_security_auth")], active_loop=FORM)
     slots = await form.required_slots(list(domain["forms"][FORM]["required_slots"]),
                                       CollectingDispatcher(), tracker, domain)  # fmt: skip
-    assert slots[0] == "helper_relation" and slots[-1] == "elder_consent"
+    assert slots[:2] == ["helping", "helper_relation"] and slots[-1] == "elder_consent"
+    assert form.extract_helping(CollectingDispatcher(), tracker, domain) == {"helping": True}
     extracted = form.extract_helper_relation(CollectingDispatcher(), tracker, domain)
-    assert extracted == {"helping": True, "helper_relation": "子女"}
+    assert extracted == {"helper_relation": "子女"}
 
 
 async def test_the_certification_is_recorded_with_the_helpers_relation(
