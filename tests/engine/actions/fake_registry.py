@@ -28,6 +28,8 @@ class FakeRegistry:
     delay_s: float = 0.0  # answer this late
     requests: int = 0
     certifications: list[tuple[str, datetime]] = field(default_factory=list)
+    # The `assisted_by` part of each certification that had one (帮他人认证).
+    assisted: list[dict[str, object]] = field(default_factory=list)
     url: str = ""
     _runner: web.AppRunner | None = field(default=None, init=False, repr=False)
 
@@ -80,8 +82,11 @@ class FakeRegistry:
         id_number = request.match_info["id_number"]
         if id_number not in self.residents:
             raise web.HTTPNotFound()
-        when = datetime.fromisoformat((await request.json())["certified_at"])
+        body = await request.json()
+        when = datetime.fromisoformat(body["certified_at"])
         self.certifications.append((id_number, when))
+        if "assisted_by" in body:
+            self.assisted.append(body["assisted_by"])
         self.residents[id_number]["last_certified"] = when.date().isoformat()
         self.residents[id_number]["pension_status"] = "receiving"  # the POST resumes payment
         return web.json_response({"id_number": id_number}, status=201)

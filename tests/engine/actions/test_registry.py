@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from actions.pending import PendingStore, keep, main, pending
-from actions.registry import RegistryUnavailable, SqliteRegistry, registry_from_settings
+from actions.registry import Assistance, RegistryUnavailable, SqliteRegistry, registry_from_settings
 from actions.registry_http import HttpRegistry
 from actions.settings import DATA_DIR, ActionSettings, RegistryHttpSettings
 from nlu.id_card import birth_date_of, is_valid_id_number
@@ -194,6 +194,11 @@ async def test_http_a_failed_trial_opens_the_breaker_again(clocked, clock, serve
     with pytest.raises(RegistryUnavailable, match="circuit open"):
         await clocked.find(WANG[0])
     assert server.requests == 4
+
+
+async def test_http_records_who_helped_with_the_certification(http, server):
+    await http.record_certification(WANG[0], datetime.now(), Assistance("邻居"))
+    assert server.assisted == [{"relation": "邻居", "resident_confirmed": True}]
 
 
 async def test_http_records_a_certification(http, server):
