@@ -6,7 +6,9 @@ readable by every local user (``ps``, ``/proc/<pid>/cmdline``), while its enviro
 is readable only by the same user. So `scripts.stack` starts Rasa as
 ``.venv-rasa/bin/python -m scripts.rasa_server <rasa run arguments>``: this module reads
 ``$RASA_TOKEN`` and hands it to Rasa's own command-line parser in memory, where no other
-process can see it. Runs in the engine environment; everything else is Rasa's ``rasa run``.
+process can see it. It also compiles Rasa's check of the action server's responses once
+(engine_ext.action_validation). Runs in the engine environment; everything else is Rasa's
+``rasa run``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ def main(arguments: list[str]) -> None:
     if any(arg.startswith(("--auth-token", "--jwt-secret")) for arg in arguments):
         sys.exit("pass the token in $RASA_TOKEN, not on the command line (`ps` shows it)")
     from rasa.__main__ import main as rasa_main
+
+    from engine_ext.action_validation import install as compile_response_schema
+
+    compile_response_schema()  # ~19 ms less per action-server call (issue 11)
 
     # Only this process's copy of argv changes; /proc/<pid>/cmdline keeps what was exec'd.
     # One argument: a token that starts with "-" (token_urlsafe makes some) is no option.
