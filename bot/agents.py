@@ -291,7 +291,7 @@ async def _run(command: str, username: str | None, role: str | None = None) -> N
             return
         assert username is not None
         if command == "set-role":
-            await set_role(database, username, AgentRole(role))
+            await set_role(database, username, AgentRole(role or AgentRole.AGENT.value))
             return
         password = read_new_password()
         if command == "create":

@@ -44,6 +44,9 @@ Environment variables (all optional; defaults in brackets):
   control answered 429 (it says how long to wait; we wait that long) [3]
 - ``GATEWAY_TELEGRAM_MAX_RETRY_WAIT_S``: a 429 asking for a longer wait than this drops
   the message instead of holding the chat's queue [60]
+- ``GATEWAY_REVIEWED_NLU_FILE``: where the review of missed utterances (``/admin``) exports
+  the accepted training examples [<project root>/data/nlu/reviewed.yml]
+- ``GATEWAY_REPORT_TIMEZONE``: the time zone the dashboard counts days in [Asia/Shanghai]
 
 The ``GATEWAY_`` prefix exists because bare ``HOST``/``PORT`` are set by some shells
 and platforms for other purposes; a stray ``HOST`` must not make the gateway listen
@@ -128,6 +131,8 @@ class Settings(BaseSettings):
     telegram_polling_timeout_s: int = Field(default=30, ge=0, le=50)
     telegram_retry_limit: int = Field(default=3, ge=0, le=10)
     telegram_max_retry_wait_s: float = Field(default=60.0, ge=0)
+    reviewed_nlu_file: Path = PROJECT_ROOT / "data" / "nlu" / "reviewed.yml"
+    report_timezone: str = "Asia/Shanghai"
 
     @field_validator("rasa_url", "action_server_url")
     @classmethod

@@ -31,6 +31,8 @@ from bot.rasa_client import RasaClient
 from bot.settings import Settings, get_settings
 from bot.store.db import Database
 from channels import agent_api, agent_ws, console, health, kiosk, rest, user_api, webchat
+from channels.admin import pages as admin_pages
+from channels.admin import router as admin_api
 from channels.error_handlers import install_error_handlers
 from channels.telegram import webhook as telegram_webhook
 from channels.telegram.runner import TelegramRunner
@@ -107,5 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(kiosk.router)
     app.include_router(webchat.router)
     app.include_router(health.router)
+    app.include_router(admin_pages)
+    app.include_router(admin_api)
     app.include_router(telegram_webhook.router)
     return app
