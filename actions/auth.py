@@ -205,7 +205,11 @@ class ValidateSocialSecurityAuthForm(IdNumberValidation, GuardedFormValidation):
     def extract_helping(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        return {"helping": True} if _helping(tracker) else {}
+        # Only once: a slot filled again every turn would keep the form from letting go
+        # of a 取消 or 转人工 (the form counts as having understood).
+        if tracker.get_slot("helping") is not True and _helping(tracker):
+            return {"helping": True}
+        return {}
 
     def extract_helper_relation(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -126,3 +126,10 @@ def test_no_is_no_to_deleting(stack: Stack) -> None:
     sender = new_sender()
     turn(stack, sender, "删除我的记录")
     assert "不删" in turn(stack, sender, "不用")
+
+
+def test_a_person_can_be_asked_for_while_the_elder_is_asked(stack: Stack) -> None:
+    sender = new_sender()
+    asked = turn(stack, sender, "我替老伴办一下认证")
+    assert "老人的姓名" in asked, asked
+    assert "工作人员" in turn(stack, sender, "转人工")
