@@ -49,7 +49,9 @@ def assisted_rows(stack: Stack) -> list[tuple[str, str, int]]:
         ).fetchall()
 
 
-def helper_reaches_the_consent(stack: Stack, sender: str, opening: str, who: tuple[str, str]):
+def helper_reaches_the_consent(
+    stack: Stack, sender: str, opening: str, who: tuple[str, str]
+) -> str:
     asked = turn(stack, sender, opening)
     if "什么人" in asked:  # the relation was not in the opening words
         asked = turn(stack, sender, "我是她女儿")
