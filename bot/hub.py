@@ -43,6 +43,7 @@ from bot.keyed_locks import KeyedLocks
 from bot.messages import BotReply, UserMessage
 from bot.privacy.masking import mask_pii
 from bot.reports.recording import record_turn
+from bot.residents.turns import ResidentTurns
 from bot.store.db import Database
 from bot.store.models import Role
 from bot.store.transcript import (
@@ -80,8 +81,10 @@ class ConversationHub:
         bus: EventBus,
         watcher: QueueWatcher,
         waiting_room: WaitingRoom,
+        residents: ResidentTurns | None = None,
     ) -> None:
         self._engine = engine
+        self._residents = residents or ResidentTurns()  # reminders, 删除我的记录
         self._db = database
         self._bus = bus
         self._watcher = watcher
@@ -175,6 +178,12 @@ class ConversationHub:
             async with self._db.transaction() as session:
                 locked = await lock_conversation(session, conversation.id)
                 assert locked is not None
+                if await self._residents.forgets(session, locked, replies):
+                    return replies, "bot+forget"  # nothing of this turn is stored
+                extra = await self._residents.after_turn(
+                    session, locked, replies, handoff=request is not None
+                )
+                replies = [*replies, *extra]  # a due reminder, in the resident's own turn
                 for reply in replies:
                     outbox.add(locked, await append_reply(session, locked, reply), claimed_by=None)
                 await record_turn(session, locked, turn)  # dashboard figures, missed words

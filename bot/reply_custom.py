@@ -8,8 +8,10 @@ payload is ignored the same way everywhere instead of each channel guessing its 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from bot.messages import BotReply
@@ -93,3 +95,48 @@ def not_understood_in(custom: dict[str, Any] | None) -> bool:
     recognises the fallback replies by their text (`bot.reports.domain_info`).
     """
     return (custom or {}).get("not_understood") is True
+
+
+@dataclass(frozen=True)
+class ResidentInfo:
+    """Who the registry identified in this turn (``custom.resident``), by opaque ref only."""
+
+    ref: str
+    next_due: date | None
+    suspended: bool
+
+
+_REF = re.compile(r"[0-9a-f]{64}")
+
+
+def resident_in(custom: dict[str, Any] | None) -> ResidentInfo | None:
+    """The resident `custom` names, if in the agreed shape (64 hex chars, ISO date or null)."""
+    resident = (custom or {}).get("resident")
+    if not isinstance(resident, dict):
+        return None
+    ref, due, suspended = resident.get("ref"), resident.get("next_due"), resident.get("suspended")
+    if not isinstance(ref, str) or not _REF.fullmatch(ref):
+        return None
+    next_due: date | None = None
+    if isinstance(due, str):
+        try:
+            next_due = date.fromisoformat(due)
+        except ValueError:
+            return None
+    elif due is not None:
+        return None
+    return ResidentInfo(ref=ref, next_due=next_due, suspended=suspended is True)
+
+
+def reminders_consent_in(custom: dict[str, Any] | None) -> bool | None:
+    """``custom.reminders.consent``: True (yes to 到期前要提醒您吗？), False (不要再提醒我了)."""
+    reminders = (custom or {}).get("reminders")
+    if not isinstance(reminders, dict):
+        return None
+    consent = reminders.get("consent")
+    return consent if isinstance(consent, bool) else None
+
+
+def forget_me_in(custom: dict[str, Any] | None) -> bool:
+    """Whether the resident confirmed 删除我的记录 (``custom.forget_me = true``)."""
+    return (custom or {}).get("forget_me") is True

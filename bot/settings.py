@@ -47,6 +47,16 @@ Environment variables (all optional; defaults in brackets):
 - ``GATEWAY_REVIEWED_NLU_FILE``: where the review of missed utterances (``/admin``) exports
   the accepted training examples [<project root>/data/nlu/reviewed.yml]
 - ``GATEWAY_REPORT_TIMEZONE``: the time zone the dashboard counts days in [Asia/Shanghai]
+- ``GATEWAY_REMINDER_DAYS``: remind residents whose authentication is due within this
+  many days [30]
+- ``GATEWAY_REMINDER_QUIET_HOURS``: no reminder is sent in this local time window; the job
+  waits for its end [21:00-08:00]
+- ``GATEWAY_REMINDER_TIMEZONE``: the residents' time zone for quiet hours and due dates
+  [Asia/Shanghai]
+- ``GATEWAY_REMINDER_TICK_S``: how often the reminder job looks for due residents [600]
+- ``GATEWAY_RETENTION_DAYS``: conversations, transcripts and reminder records older than
+  this are deleted [180]
+- ``GATEWAY_RETENTION_TICK_S``: how often the retention job runs [3600]
 
 The ``GATEWAY_`` prefix exists because bare ``HOST``/``PORT`` are set by some shells
 and platforms for other purposes; a stray ``HOST`` must not make the gateway listen
@@ -65,6 +75,7 @@ import logging
 import re
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -77,6 +88,7 @@ DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'gateway.db
 
 # What Telegram accepts as a webhook's secret_token.
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_QUIET_HOURS = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]")
 
 # Drivers the gateway is tested with; a URL naming another one is a deployment mistake.
 _DATABASE_URL_PREFIXES = {
@@ -131,6 +143,12 @@ class Settings(BaseSettings):
     telegram_polling_timeout_s: int = Field(default=30, ge=0, le=50)
     telegram_retry_limit: int = Field(default=3, ge=0, le=10)
     telegram_max_retry_wait_s: float = Field(default=60.0, ge=0)
+    reminder_days: int = Field(default=30, ge=0, le=366)
+    reminder_quiet_hours: str = "21:00-08:00"
+    reminder_timezone: str = "Asia/Shanghai"
+    reminder_tick_s: float = Field(default=600.0, gt=0)
+    retention_days: int = Field(default=180, ge=1)
+    retention_tick_s: float = Field(default=3600.0, gt=0)
     reviewed_nlu_file: Path = PROJECT_ROOT / "data" / "nlu" / "reviewed.yml"
     report_timezone: str = "Asia/Shanghai"
 
@@ -142,6 +160,24 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("reminder_quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        """``HH:MM-HH:MM`` (may wrap midnight) or empty for none; checked at start-up."""
+        value = value.strip()
+        if value and not _QUIET_HOURS.fullmatch(value):
+            raise ValueError("must be HH:MM-HH:MM, e.g. 21:00-08:00, or empty")
+        return value
+
+    @field_validator("reminder_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown time zone {value!r}") from err
+        return value
 
     @field_validator("telegram_api_url")
     @classmethod

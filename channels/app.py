@@ -28,9 +28,20 @@ from bot.handoff.waiting_room import WaitingRoom
 from bot.hub import ConversationHub
 from bot.privacy.log_redaction import quiet_user_text_loggers, redact_tokens
 from bot.rasa_client import RasaClient
+from bot.residents.service import ResidentServices
 from bot.settings import Settings, get_settings
 from bot.store.db import Database
-from channels import agent_api, agent_ws, console, health, kiosk, rest, user_api, webchat
+from channels import (
+    agent_api,
+    agent_ws,
+    callback_api,
+    console,
+    health,
+    kiosk,
+    rest,
+    user_api,
+    webchat,
+)
 from channels.admin import pages as admin_pages
 from channels.admin import router as admin_api
 from channels.error_handlers import install_error_handlers
@@ -63,8 +74,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.database = database
             app.state.bus = bus
             app.state.rasa_client = rasa_client
+            residents = ResidentServices(database, settings)
+            app.state.residents = residents
+            app.state.callbacks = residents.callbacks
             app.state.hub = ConversationHub(
-                rasa_client, database, bus, watcher, WaitingRoom(settings.default_handling_s)
+                rasa_client,
+                database,
+                bus,
+                watcher,
+                WaitingRoom(settings.default_handling_s),
+                residents=residents.turns,
             )
             app.state.desk = HandoffDesk(database, bus, watcher)
             app.state.accounts = AgentAccounts(database, settings.agent_token_ttl_s)
@@ -74,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 telegram = TelegramRunner(settings, app.state.hub, bus)
                 await telegram.start()
                 app.state.telegram = telegram
+            residents.start(app.state.telegram.chats.notify if app.state.telegram else None)
             logger.info(
                 "gateway ready: rasa=%s actions=%s token=%s db=%s",
                 settings.rasa_url,
@@ -84,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             try:
                 yield
             finally:
+                await residents.stop()
                 if app.state.telegram is not None:
                     await app.state.telegram.stop()
                 await watcher.stop()
@@ -104,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(rest.router)
     app.include_router(user_api.router)
     app.include_router(agent_api.router)
+    app.include_router(callback_api.router)
     app.include_router(agent_ws.router)
     app.include_router(console.router)
     app.include_router(kiosk.router)

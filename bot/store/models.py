@@ -10,7 +10,7 @@ UTC there and hands back aware datetimes on both databases.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -440,3 +441,83 @@ class TrainingCandidate(Base):
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
+
+# --- Residents, reminders, job leases (issue 13; logic in `bot.residents`) ---------------
+
+
+class Resident(Base):
+    """A resident the registry identified (``custom.resident``), by its opaque ref only.
+
+    ``ref`` is the registry's HMAC of the ID number: the gateway never sees the number.
+    ``reminders_consent`` is None until asked, True after 到期前要提醒您吗？ was answered
+    yes, False after 不要再提醒我了.
+    """
+
+    __tablename__ = "residents"
+
+    ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_due: Mapped[date | None] = mapped_column(Date, nullable=True)
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    reminders_consent: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ResidentSender(Base):
+    """A sender (chat, session) in which a resident identified themselves: a way to reach them."""
+
+    __tablename__ = "resident_senders"
+    __table_args__ = (
+        Index("uq_resident_senders_ref", "ref", "sender_id", unique=True),
+        Index("ix_resident_senders_sender_id", "sender_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(ForeignKey("residents.ref", ondelete="CASCADE"))
+    sender_id: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(32))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ReminderOptOut(Base):
+    """不要再提醒我了 said in a conversation where no resident was identified yet."""
+
+    __tablename__ = "reminder_optouts"
+
+    sender_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ReminderSent(Base):
+    """One reminder of one resident's due date: at most one per (ref, due date).
+
+    ``channel``: ``telegram`` (sent to ``sender_id``), ``chat`` (shown in the resident's
+    own turn), ``phone`` (on the staff's call-back list: ``phone`` as the call-back offer
+    stored it, ``called_at``/``called_by`` once staff called).
+    """
+
+    __tablename__ = "reminders_sent"
+    __table_args__ = (
+        Index("uq_reminders_sent_ref", "ref", "due_date", unique=True),
+        Index("ix_reminders_sent_channel", "channel", "called_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(64))
+    due_date: Mapped[date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(16))
+    sender_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    called_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    called_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
+
+
+class JobLease(Base):
+    """Which gateway process runs a scheduled job, until when (one runner across replicas)."""
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -254,6 +254,19 @@ class TelegramConversations:
 
     # -- out of turn
 
+    async def notify(self, sender_id: str, reply: BotReply) -> bool:
+        """A message the gateway itself starts (a reminder): True when all of it was sent."""
+        chat_id = chat_of(sender_id)
+        if chat_id is None:
+            return False
+        sent = True
+        async with self.delivery.chat(chat_id):
+            for message in render_replies([reply], self.book):
+                sent = (
+                    await self.delivery.send_text(chat_id, message.text, message.keyboard) and sent
+                )
+        return sent
+
     async def push(self, push: UserPush) -> None:
         """An agent's message, queue news or the hand-back, to the chat it belongs to."""
         chat_id = chat_of(push.sender_id)

@@ -12,6 +12,7 @@ Scripted behaviour of ``POST /webhooks/rest/webhook``, chosen by the message tex
 - "boom": HTTP 500 (with a reply-shaped body)
 - "garbage": HTTP 200 with a body that is not a reply list
 - "slow": sleeps `state.delay_s` before answering
+- a text in `state.scripted`: the reply elements scripted for it
 - anything else: echoes the text, then a reply with two buttons
 """
 
@@ -55,8 +56,12 @@ class FakeRasaState:
     actions_ok: bool = True
     actions_status: int = 200
     delay_s: float = 0.0
+    # Message text -> the reply elements (without recipient_id) the fake answers it with,
+    # for tests of `custom` parts the real bot sends (resident, reminders, forget_me, ...).
+    scripted: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def reset(self) -> None:
+        self.scripted.clear()
         self.webhook_calls.clear()
         self.status_tokens.clear()
         self.model_loaded = True
@@ -97,6 +102,8 @@ def build_fake_app(state: FakeRasaState) -> FastAPI:
             return JSONResponse({"not": "a list"})
         if text == "slow":
             await asyncio.sleep(state.delay_s)
+        if text in state.scripted:
+            return JSONResponse([{"recipient_id": sender, **r} for r in state.scripted[text]])
         if text in HANDOFFS:
             return JSONResponse(
                 [
