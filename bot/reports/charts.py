@@ -14,6 +14,7 @@ Each bar is a ``<rect class="bar">`` with ``data-series``, ``data-category`` and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
@@ -110,7 +111,7 @@ def bar_chart(
     otherwise the scale runs to the largest value (rounded up), at least 1.
     """
     values = [v for one in series for v in one.values if v is not None]
-    top = y_max if y_max is not None else (1.0 if unit == "%" else _nice(max(values, default=0)))
+    top = y_max if y_max is not None else (1.0 if unit == "%" else _scale_top(values))
     plot_w = WIDTH - _LEFT - _RIGHT
     plot_h = HEIGHT - _TOP - _BOTTOM
     base = _TOP + plot_h
@@ -184,6 +185,14 @@ def horizontal_bar_chart(
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _scale_top(values: Sequence[float]) -> float:
+    """The top of a count scale: whole numbers on each of the 4 grid lines while small."""
+    largest = max(values, default=0)
+    if largest <= 40:
+        return float(max(4, math.ceil(largest / 4) * 4))
+    return _nice(largest)
 
 
 def _nice(value: float) -> float:

@@ -17,11 +17,13 @@ Every number the tests expect is worked out by hand in `EXPECTED` from the rows 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.agents import AgentRole, set_role
 from bot.reports.figures import CHINA
 from bot.store.db import Database
 from bot.store.models import (
@@ -33,7 +35,9 @@ from bot.store.models import (
     TaskOutcome,
     TrainingCandidate,
 )
+from tests.app.handoff_kit import add_agent
 
+SUPERVISOR = "zhuguan"
 START = date(2026, 11, 23)
 END = date(2026, 11, 25)
 # "Now" for the overdue rule: after every deadline of the seed.
@@ -255,6 +259,20 @@ async def seed(session: AsyncSession) -> dict[str, int]:
             )
         )
     return ids
+
+
+def make_supervisor(url: str, username: str = SUPERVISOR) -> None:
+    """An account made a supervisor the way ``python -m bot.agents`` does it (its functions)."""
+    add_agent(url, username)
+
+    async def promote() -> None:
+        database = Database(url)
+        try:
+            await set_role(database, username, AgentRole.SUPERVISOR)
+        finally:
+            await database.dispose()
+
+    asyncio.run(promote())
 
 
 async def seed_database(url: str) -> dict[str, int]:

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.agents import AgentRole, main, set_role
+from bot.agents import main
 from bot.store.db import Database
 from tests.app import admin_seed
+from tests.app.admin_seed import SUPERVISOR, make_supervisor
 from tests.app.conftest import Gateways
 from tests.app.handoff_kit import AgentApi, add_agent, audit_rows
 
-SUPERVISOR = "zhuguan"
 AGENT = "liming"
 PERIOD = {"start": "2026-11-23", "end": "2026-11-25"}
 
@@ -32,20 +32,6 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("POST", "/api/admin/candidates/1/drop", None),
     ("POST", "/api/admin/reviewed/export", None),
 ]
-
-
-def make_supervisor(url: str, username: str = SUPERVISOR) -> None:
-    """An account made a supervisor the way the CLI does it (its functions)."""
-    add_agent(url, username)
-
-    async def promote() -> None:
-        database = Database(url)
-        try:
-            await set_role(database, username, AgentRole.SUPERVISOR)
-        finally:
-            await database.dispose()
-
-    asyncio.run(promote())
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ from bot.reports.domain_info import fallback_texts, intents
 from bot.reports.recording import MissKind, classify_miss, record_turn
 from bot.store.db import Database
 from bot.store.models import Conversation, Message, TaskOutcome, TrainingCandidate
+from tests.app.admin_seed import SUPERVISOR, make_supervisor
 from tests.app.conftest import Gateways
 from tests.app.handoff_kit import AgentApi, add_agent, audit_rows, say
-from tests.app.test_admin_access import SUPERVISOR, make_supervisor
 
 
 @pytest.fixture
