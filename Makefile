@@ -12,7 +12,7 @@ export PYTHONPATH := $(CURDIR)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup run run-cluster test test-engine test-app train lint bench bench-tasks clean
+.PHONY: help setup run run-cluster test test-engine test-app train lint bench bench-tasks bench-turn bench-load clean
 
 help:
 	@echo "make run    set up, train if needed, start Rasa + action server + gateway (:8000)"
@@ -22,6 +22,8 @@ help:
 	@echo "make lint   ruff (everything) and mypy (app environment)"
 	@echo "make bench  NLU against stock Rasa; voice against plain Vosk / espeak-ng"
 	@echo "make bench-tasks  simulated residents through the real stack, vs. BASELINE (777f3cc)"
+	@echo "make bench-turn   one text turn straight at Rasa, p50/p95 per message, vs. 7bf33da"
+	@echo "make bench-load   turns/s, p50/p95 at 25/50/100 residents: make run, then the cluster"
 	@echo "make test-deploy  render deploy/overlays/production and validate it offline (strict)"
 
 # Engine environment: Python 3.10, Rasa 3.6 (pydantic 1, TensorFlow 2.12).
@@ -92,6 +94,17 @@ bench: setup train
 BASELINE ?= 777f3cc
 bench-tasks: setup train
 	$(ENGINE_PY) -m scripts.bench_tasks --baseline $(BASELINE)
+
+# Issue 11. A turn's cost at Rasa's REST channel, this tree vs. BENCH_TURN_BASELINE (a
+# worktree under var/bench/turn-baseline), both stacks up at once, taking turns.
+BENCH_TURN_BASELINE ?= 7bf33da
+bench-turn: setup train
+	$(APP_PY) -m scripts.bench_turn --baseline $(BENCH_TURN_BASELINE)
+
+# Closed-loop load through the gateway: make run's stack, then the cluster's (scripts.cluster,
+# when PostgreSQL, Redis and HAProxy are installed), in one run.
+bench-load: setup train
+	$(APP_PY) -m scripts.bench_load
 
 clean:
 	rm -rf models var/test-results
