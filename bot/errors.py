@@ -38,6 +38,12 @@ class ErrorCode(StrEnum):
     NOTHING_TO_CLAIM = "nothing_to_claim"
     ALREADY_CLAIMED = "already_claimed"
     NOT_CLAIMED_BY_YOU = "not_claimed_by_you"
+    CASE_NOT_FOUND = "case_not_found"
+    CASE_TAKEN = "case_taken"
+    NOT_YOUR_CASE = "not_your_case"
+    INVALID_CASE_STEP = "invalid_case_step"
+    RESOLUTION_REQUIRED = "resolution_required"
+    RATING_CLOSED = "rating_closed"
 
 
 # Short sentences, no jargon or abbreviations: they may be spoken by a TTS voice.
@@ -64,6 +70,12 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.NOTHING_TO_CLAIM: "这个对话现在不用接。",
     ErrorCode.ALREADY_CLAIMED: "这个对话已经有人接了。",
     ErrorCode.NOT_CLAIMED_BY_YOU: "请先接手这个对话。",
+    ErrorCode.CASE_NOT_FOUND: "没有找到这个差评件。",
+    ErrorCode.CASE_TAKEN: "这个差评件已经有人负责了。",
+    ErrorCode.NOT_YOUR_CASE: "这个差评件不归您负责。",
+    ErrorCode.INVALID_CASE_STEP: "这个差评件现在不能这样处理。",
+    ErrorCode.RESOLUTION_REQUIRED: "请写一句告诉居民的处理结果。",
+    ErrorCode.RATING_CLOSED: "这次服务已经评过了，或者已经过了评价时间。",
 }
 
 

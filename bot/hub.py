@@ -36,6 +36,7 @@ from typing import Protocol
 from bot.bus.events import EventBus
 from bot.bus.outbox import Outbox
 from bot.errors import ErrorCode, GatewayError, InvalidRequest, NotFound
+from bot.feedback.flow import RatingFlow
 from bot.handoff.queue import HandoffRequest, active_for
 from bot.handoff.queue_watch import QueueWatcher
 from bot.handoff.waiting_room import WaitingRoom
@@ -82,9 +83,11 @@ class ConversationHub:
         watcher: QueueWatcher,
         waiting_room: WaitingRoom,
         residents: ResidentTurns | None = None,
+        feedback: RatingFlow | None = None,
     ) -> None:
         self._engine = engine
         self._residents = residents or ResidentTurns()  # reminders, 删除我的记录
+        self._feedback = feedback  # 好差评: reads rating answers first, asks after tasks
         self._db = database
         self._bus = bus
         self._watcher = watcher
@@ -165,11 +168,15 @@ class ConversationHub:
                 answer = await self._waiting_room.answer(
                     session, conversation, handoff, message, outbox
                 )
+            elif self._feedback is not None:
+                rated = await self._feedback.answer(session, conversation, message, outbox)
         outbox.publish(self._bus)
         if handoff is not None:
             if answer.queue_changed:
                 self._watcher.changed()
             return answer.replies, f"people:{handoff.status}"
+        if self._feedback is not None and rated is not None:
+            return rated, "feedback"
 
         # No transaction is open while Rasa thinks: a slow engine must not hold locks.
         try:
@@ -191,6 +198,11 @@ class ConversationHub:
                     notice = await self._waiting_room.enqueue(
                         session, locked, request, message.channel, outbox
                     )
+                elif self._feedback is not None:
+                    asked = await self._feedback.after_reply(
+                        session, locked, turn.id, replies, outbox
+                    )
+                    replies = [*replies, *asked]
         except BaseException:
             if client_message_id is not None:
                 # Shielded: a cancelled request must still not leave an unanswered turn

@@ -140,3 +140,27 @@ def reminders_consent_in(custom: dict[str, Any] | None) -> bool | None:
 def forget_me_in(custom: dict[str, Any] | None) -> bool:
     """Whether the resident confirmed 删除我的记录 (``custom.forget_me = true``)."""
     return (custom or {}).get("forget_me") is True
+
+
+def open_question_in(custom: dict[str, Any] | None) -> bool:
+    """Whether the reply leaves a question open: ``custom.expect`` = ``{"kind": "yes_no" |
+    "digits" | "choice", ...}`` (a bare kind string is read the same way)."""
+    expect = (custom or {}).get("expect")
+    if isinstance(expect, dict):
+        expect = expect.get("kind")
+    return isinstance(expect, str) and bool(expect)
+
+
+def resident_ref_in(custom: dict[str, Any] | None) -> str | None:
+    """The registry's opaque resident reference (``custom.resident.ref``: 64 hex), if any."""
+    resident = (custom or {}).get("resident")
+    if not isinstance(resident, dict):
+        return None
+    ref = resident.get("ref")
+    if not isinstance(ref, str) or len(ref) != 64:
+        return None
+    try:
+        int(ref, 16)
+    except ValueError:
+        return None
+    return ref.lower()

@@ -44,6 +44,17 @@ Environment variables (all optional; defaults in brackets):
   control answered 429 (it says how long to wait; we wait that long) [3]
 - ``GATEWAY_TELEGRAM_MAX_RETRY_WAIT_S``: a 429 asking for a longer wait than this drops
   the message instead of holding the chat's queue [60]
+- ``GATEWAY_FEEDBACK_RATING_WINDOW_S``: how long after a task a resident may still rate it
+  from the web chat or Telegram [259200, 3 days]
+- ``GATEWAY_FEEDBACK_CALLBACK_WORKING_DAYS``: 差评必改 call-back deadline, working days [1]
+- ``GATEWAY_FEEDBACK_FIX_SIMPLE_H`` / ``GATEWAY_FEEDBACK_FIX_COMPLEX_H``: fix deadline of a
+  simple / complex case, hours of working days [24 / 72]
+- ``GATEWAY_FEEDBACK_CALENDAR_FILE``: holidays and 调休 working days
+  [<project root>/bot/feedback/calendar_cn.txt]
+- ``GATEWAY_FEEDBACK_TIMEZONE``: where the working day starts and ends [Asia/Shanghai]
+- ``GATEWAY_FEEDBACK_WARN_BEFORE_S``: a case's deadline is flagged this long before it
+  passes [14400, 4 h]
+- ``GATEWAY_FEEDBACK_TICK_S``: how often deadlines are checked [60]
 - ``GATEWAY_REVIEWED_NLU_FILE``: where the review of missed utterances (``/admin``) exports
   the accepted training examples [<project root>/data/nlu/reviewed.yml]
 - ``GATEWAY_REPORT_TIMEZONE``: the time zone the dashboard counts days in [Asia/Shanghai]
@@ -143,6 +154,14 @@ class Settings(BaseSettings):
     telegram_polling_timeout_s: int = Field(default=30, ge=0, le=50)
     telegram_retry_limit: int = Field(default=3, ge=0, le=10)
     telegram_max_retry_wait_s: float = Field(default=60.0, ge=0)
+    feedback_rating_window_s: float = Field(default=3 * 86400.0, gt=0)
+    feedback_callback_working_days: int = Field(default=1, ge=0, le=30)
+    feedback_fix_simple_h: float = Field(default=24.0, gt=0)
+    feedback_fix_complex_h: float = Field(default=72.0, gt=0)
+    feedback_calendar_file: Path = PROJECT_ROOT / "bot" / "feedback" / "calendar_cn.txt"
+    feedback_timezone: str = "Asia/Shanghai"
+    feedback_warn_before_s: float = Field(default=4 * 3600.0, ge=0)
+    feedback_tick_s: float = Field(default=60.0, gt=0)
     reminder_days: int = Field(default=30, ge=0, le=366)
     reminder_quiet_hours: str = "21:00-08:00"
     reminder_timezone: str = "Asia/Shanghai"

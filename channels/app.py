@@ -22,6 +22,7 @@ from fastapi import FastAPI
 
 from bot.agents import AgentAccounts
 from bot.bus.events import EventBus
+from bot.feedback.setup import build_feedback
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.queue_watch import QueueWatcher
 from bot.handoff.waiting_room import WaitingRoom
@@ -36,6 +37,7 @@ from channels import (
     agent_ws,
     callback_api,
     console,
+    feedback_api,
     health,
     kiosk,
     rest,
@@ -77,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             residents = ResidentServices(database, settings)
             app.state.residents = residents
             app.state.callbacks = residents.callbacks
+            feedback = build_feedback(settings, database, bus)
+            app.state.feedback_rules, app.state.cases = feedback.rules, feedback.cases
             app.state.hub = ConversationHub(
                 rasa_client,
                 database,
@@ -84,10 +88,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 watcher,
                 WaitingRoom(settings.default_handling_s),
                 residents=residents.turns,
+                feedback=feedback.flow,
             )
             app.state.desk = HandoffDesk(database, bus, watcher)
             app.state.accounts = AgentAccounts(database, settings.agent_token_ttl_s)
             watcher.start()
+            feedback.watch.start()
             app.state.telegram = None
             if settings.telegram_token is not None:
                 telegram = TelegramRunner(settings, app.state.hub, bus)
@@ -107,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await residents.stop()
                 if app.state.telegram is not None:
                     await app.state.telegram.stop()
+                await feedback.watch.stop()
                 await watcher.stop()
         finally:
             await rasa_client.aclose()
@@ -125,6 +132,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(rest.router)
     app.include_router(user_api.router)
     app.include_router(agent_api.router)
+    app.include_router(feedback_api.agent)
+    app.include_router(feedback_api.user)
     app.include_router(callback_api.router)
     app.include_router(agent_ws.router)
     app.include_router(console.router)

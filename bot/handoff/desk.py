@@ -22,6 +22,7 @@ from bot.agents import AgentIdentity
 from bot.bus.events import ConversationClaimed, EventBus
 from bot.bus.outbox import Outbox
 from bot.errors import Conflict, ErrorCode, NotFound
+from bot.feedback.flow import ask_after_close
 from bot.handoff import canned, queue, texts
 from bot.handoff.queue_watch import QueueWatcher, snapshot
 from bot.privacy.masking import mask_pii
@@ -174,6 +175,8 @@ class HandoffDesk:
             conversation, handoff = await _require_claimed_by(session, agent, conversation_id)
             await queue.finish(session, handoff, status)
             await outbox.say(session, conversation, text, claimed_by=agent.id)
+            if status is HandoffStatus.CLOSED:
+                await ask_after_close(session, conversation, handoff, outbox)  # 好差评
             record(
                 session,
                 action,

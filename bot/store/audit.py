@@ -35,6 +35,8 @@ class AuditAction(StrEnum):
     VIEW_DASHBOARD = "view_dashboard"
     REVIEW_CANDIDATE = "review_candidate"
     EXPORT_REVIEWED = "export_reviewed"
+    CASE_VIEW = "case_view"
+    CASE_STEP = "case_step"
 
 
 def record(

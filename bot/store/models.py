@@ -379,6 +379,10 @@ class Case(Base):
     resident_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # A 追评 is offered with the result; its answer is final, like the rating's.
     followup_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Where the 追评 was offered (a kiosk resident is told in a later conversation).
+    followup_conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), nullable=True
+    )
     followup_level: Mapped[int | None] = mapped_column(Integer, nullable=True)
     followup_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # Deadline warnings already sent, so each is sent once.

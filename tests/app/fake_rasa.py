@@ -13,6 +13,9 @@ Scripted behaviour of ``POST /webhooks/rest/webhook``, chosen by the message tex
 - "garbage": HTTP 200 with a body that is not a reply list
 - "slow": sleeps `state.delay_s` before answering
 - a text in `state.scripted`: the reply elements scripted for it
+- "认证好了": an authentication that ended (``custom.task_done`` pension_auth and
+  ``custom.resident``), then the reminder question (``custom.expect`` yes_no), like the
+  real bot; "查认证": a status answer (task_done auth_status, resident), no question
 - anything else: echoes the text, then a reply with two buttons
 """
 
@@ -39,6 +42,21 @@ HANDOFFS: dict[str, dict[str, Any]] = {
     "转人工": HANDOFF,
     "救命": {"handoff": {"reason": "emergency", "priority": "urgent"}},
     "我要投诉": {"handoff": {"reason": "complaint", "priority": "high"}},
+}
+# The registry's opaque reference of the scripted resident (``custom.resident.ref``).
+RESIDENT_REF = "ab" * 32
+RESIDENT = {"ref": RESIDENT_REF, "next_due": "2027-12-01", "suspended": False}
+TASK_REPLIES: dict[str, list[dict[str, Any]]] = {
+    "认证好了": [
+        {"text": "认证成功了！下次请在2027年12月1日前认证。"},
+        {"custom": {"task_done": {"task": "pension_auth", "service": None}, "resident": RESIDENT}},
+        {"text": "到期前要提醒您吗？"},
+        {"custom": {"expect": {"kind": "yes_no"}}},
+    ],
+    "查认证": [
+        {"text": "您已经认证过了，下次请在2027年12月1日前认证。"},
+        {"custom": {"task_done": {"task": "auth_status", "service": None}, "resident": RESIDENT}},
+    ],
 }
 BUTTONS = [
     {"title": "助餐服务", "payload": "/ask_meal_service"},
@@ -104,6 +122,8 @@ def build_fake_app(state: FakeRasaState) -> FastAPI:
             await asyncio.sleep(state.delay_s)
         if text in state.scripted:
             return JSONResponse([{"recipient_id": sender, **r} for r in state.scripted[text]])
+        if text in TASK_REPLIES:
+            return JSONResponse([{"recipient_id": sender, **r} for r in TASK_REPLIES[text]])
         if text in HANDOFFS:
             return JSONResponse(
                 [

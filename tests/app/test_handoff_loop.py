@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from bot.feedback import texts as feedback_texts
 from bot.handoff import texts as handoff_texts
 
 from .conftest import Gateways
@@ -91,8 +92,9 @@ def test_close_also_returns_the_user_to_the_bot(
 
     assert closed["status"] == "closed"
     assert closed["ended_at"] is not None
-    last = user_messages(gateway, "u-close")["messages"][-1]
-    assert last["text"] == handoff_texts.CLOSED
+    closing, rating = user_messages(gateway, "u-close")["messages"][-2:]
+    assert closing["text"] == handoff_texts.CLOSED
+    assert rating["text"] == feedback_texts.ASK_RATING  # asked once; 你好 goes to the bot
     say(gateway, "u-close", "你好")
     assert fake_rasa.webhook_calls[-1]["message"] == "你好"
     assert [r.action for r in audit_rows(gateways.database_url, conversation_id)] == [

@@ -103,6 +103,12 @@ def upgrade() -> None:
         _agent("closed_by"),
         sa.Column("resident_told_at", _TIME, nullable=True),
         sa.Column("followup_asked_at", _TIME, nullable=True),
+        sa.Column(
+            "followup_conversation_id",
+            sa.Integer(),
+            sa.ForeignKey("conversations.id", ondelete="SET NULL"),
+            nullable=True,
+        ),
         sa.Column("followup_level", sa.Integer(), nullable=True),
         sa.Column("followup_at", _TIME, nullable=True),
         sa.Column("callback_warned_at", _TIME, nullable=True),
