@@ -228,7 +228,7 @@ async function showWorkView() {
   if (!state.current) $("idle-view").hidden = false;
   connectSocket();
   startTicker();
-  await Promise.all([refreshQueue(), loadCanned()]);
+  await Promise.all([refreshQueue(), loadCanned(), refreshCallbacks().catch(() => {})]);
 }
 
 function sessionExpired(message) {
@@ -773,6 +773,65 @@ function onClaimedEvent(conversationId, agent) {
   if (agent && agent !== state.username) announce(`一个等待中的对话已由 ${agent} 接手。`);
 }
 
+// ---------------------------------------------------------------- call-back list
+
+// Residents due for authentication who can only be reached by phone (reminder job).
+// GET /api/agent/callbacks → {items: [{id, due_date, phone (masked), listed_at}]}
+let callbacks = [];
+
+async function refreshCallbacks() {
+  const data = await api("GET", "/api/agent/callbacks");
+  callbacks = data.items || [];
+  keepingFocus("callbacks-list", "callbacks-heading", renderCallbackItems);
+}
+
+function formatDate(iso) {
+  const [year, month, day] = iso.split("-").map(Number);
+  return `${year}年${month}月${day}日`;
+}
+
+function renderCallbackItems() {
+  const list = $("callbacks-list");
+  list.replaceChildren();
+  for (const item of callbacks) {
+    const due = formatDate(item.due_date);
+    const li = element("li", "queue-item");
+    li.append(element("p", "item-head", `认证到期：${due}`));
+    const phone = element("p", "phone", `电话：${item.phone}`);
+    li.append(phone);
+    const reveal = element("button", "secondary", "显示完整号码");
+    reveal.type = "button";
+    reveal.dataset.focusKey = `reveal-${item.id}`;
+    reveal.append(hiddenText(`（${due}到期的居民）`));
+    reveal.addEventListener("click", () => revealCallback(item.id, phone));
+    const called = element("button", "primary", "已回电");
+    called.type = "button";
+    called.dataset.focusKey = `called-${item.id}`;
+    called.append(hiddenText(`（${due}到期的居民）`));
+    called.addEventListener("click", () => markCalled(item.id));
+    li.append(reveal, called);
+    list.append(li);
+  }
+  $("callbacks-count").textContent = `（${callbacks.length}）`;
+  $("callbacks-empty").hidden = callbacks.length > 0;
+}
+
+async function revealCallback(id, phoneLine) {
+  await attempt(async () => {
+    const data = await api("POST", `/api/agent/callbacks/${encodeURIComponent(id)}/reveal`);
+    phoneLine.textContent = `电话：${data.phone}`;
+    announce("已显示完整号码，这次查看已记录。");
+  });
+}
+
+async function markCalled(id) {
+  await attempt(async () => {
+    await api("POST", `/api/agent/callbacks/${encodeURIComponent(id)}/called`);
+    announce("已记为回过电话。");
+    await refreshCallbacks();
+  });
+}
+
 // ---------------------------------------------------------------- start
 
 function start() {
@@ -798,6 +857,12 @@ function start() {
     $("canned-edit-button").focus();
   });
   $("canned-editor").addEventListener("submit", onCannedSave);
+  $("callbacks-refresh").addEventListener("click", () =>
+    attempt(async () => {
+      await refreshCallbacks();
+      announce(`回电名单已刷新，共 ${callbacks.length} 位。`);
+    }),
+  );
 
   if (state.token) attempt(showWorkView);
   else showLoginView();
