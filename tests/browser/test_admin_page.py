@@ -5,6 +5,7 @@ only, the SVG bars' heights from the seeded numbers, a screenshot, agents kept o
 from __future__ import annotations
 
 import asyncio
+import struct
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,8 +21,8 @@ from tests.app.fake_rasa import FakeRasaServer
 from tests.app.handoff_kit import PASSWORD, add_agent, sqlite_url
 from tests.live_server import LiveServer
 
-from .helpers import active, assert_no_axe_violations, tab_to
-from .test_accessibility import SCREENSHOTS
+from .helpers import active, assert_no_axe_violations, horizontal_overflow, tab_to
+from .test_accessibility import SCREENSHOTS, ZOOMED
 
 AGENT = "liming"
 
@@ -107,7 +108,19 @@ def test_dashboard_passes_axe_and_its_bars_follow_the_seeded_numbers(
     chart_shot = SCREENSHOTS / "admin-resolution-chart.png"
     page.locator("#chart-resolution").screenshot(path=str(chart_shot))
     assert shot.stat().st_size > 30_000 and chart_shot.stat().st_size > 5_000
-    assert chart_shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    png = chart_shot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    # The image is the chart as laid out (IHDR: width and height, big-endian).
+    box = page.locator("#chart-resolution").bounding_box()
+    assert box is not None
+    width, height = struct.unpack(">II", png[16:24])
+    assert abs(width - box["width"]) <= 2 and abs(height - box["height"]) <= 2
+    assert width >= 600 and height >= 200
+
+    # 200 % zoom: one column, no sideways scrolling; the charts shrink with the page.
+    page.set_viewport_size(ZOOMED)
+    assert horizontal_overflow(page) == 0
+    assert_no_axe_violations(page)
 
 
 def test_keyboard_only_login_filter_csv_and_review(gateway: LiveServer, page: Page) -> None:
