@@ -40,7 +40,7 @@ from bot.feedback.flow import RatingFlow
 from bot.handoff.queue import HandoffRequest, active_for
 from bot.handoff.queue_watch import QueueWatcher
 from bot.handoff.waiting_room import WaitingRoom
-from bot.keyed_locks import KeyedLocks
+from bot.keyed_locks import KeyedLocks, SenderLocks
 from bot.messages import BotReply, UserMessage
 from bot.privacy.masking import mask_pii
 from bot.reports.recording import record_turn
@@ -82,6 +82,7 @@ class ConversationHub:
         bus: EventBus,
         watcher: QueueWatcher,
         waiting_room: WaitingRoom,
+        locks: SenderLocks | None = None,
         residents: ResidentTurns | None = None,
         feedback: RatingFlow | None = None,
     ) -> None:
@@ -92,7 +93,8 @@ class ConversationHub:
         self._bus = bus
         self._watcher = watcher
         self._waiting_room = waiting_room
-        self._locks: KeyedLocks[str] = KeyedLocks()
+        # Per sender; across gateways a Redis lock (bot.scale_out).
+        self._locks: SenderLocks = locks if locks is not None else KeyedLocks()
 
     async def handle(
         self, message: UserMessage, *, client_message_id: str | None = None

@@ -11,10 +11,19 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncIterator, Hashable
-from contextlib import asynccontextmanager
-from typing import Generic, TypeVar
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Generic, Protocol, TypeVar
 
 K = TypeVar("K", bound=Hashable)
+
+
+class SenderLocks(Protocol):
+    """What the hub needs to order a sender's turns: these in-process locks, or
+    `bot.redis_lock.RedisKeyedLocks` when several gateways share the residents."""
+
+    def hold(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Held for the whole turn of `key`'s sender."""
+        ...
 
 
 class KeyedLocks(Generic[K]):

@@ -16,6 +16,13 @@ Environment variables (all optional; defaults in brackets):
 - ``DATABASE_URL`` (or ``GATEWAY_DATABASE_URL``): handoff queue, transcripts, agents, audit
   [sqlite+aiosqlite:///<project root>/var/gateway.db]; ``postgresql+asyncpg://user:pw@host/db``
   for PostgreSQL (plain ``postgresql://`` is accepted and gets the asyncpg driver).
+- ``GATEWAY_REDIS_URL``: Redis for running several gateways (``make run-cluster``): events
+  fan out through a Redis stream, a resident's turns are ordered by a Redis lock, one
+  gateway is elected to poll Telegram. Unset: all of that stays in this process [unset]
+- ``GATEWAY_REDIS_LOCK_TTL_S``: expiry of a sender's Redis lock, renewed while a turn runs;
+  a gateway that dies holding one blocks that sender this long at most [10]
+- ``GATEWAY_EVENT_RETENTION_S``: how long events stay in the Redis stream for consoles and
+  kiosks catching up after a reconnect (they hold residents' words: kept short) [3600]
 - ``GATEWAY_CALLBACK_OFFER_AFTER_S``: waiting time before the bot offers a call-back [300]
 - ``GATEWAY_AGENT_TOKEN_TTL_S``: how long an agent's login token is valid [43200, 12 h]
 - ``GATEWAY_DEFAULT_HANDLING_S``: assumed handling time per conversation for wait estimates
@@ -139,6 +146,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "GATEWAY_DATABASE_URL", "database_url"),
         repr=False,  # may hold a password
     )
+    redis_url: str | None = Field(default=None, repr=False)  # may hold a password
+    redis_lock_ttl_s: float = Field(default=10.0, gt=0)
+    event_retention_s: float = Field(default=3600.0, gt=0)
     callback_offer_after_s: float = Field(default=300.0, gt=0)
     agent_token_ttl_s: float = Field(default=12 * 3600.0, gt=0)
     default_handling_s: float = Field(default=240.0, gt=0)

@@ -21,7 +21,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from bot.agents import AgentAccounts
-from bot.bus.events import EventBus
 from bot.feedback.setup import build_feedback
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.queue_watch import QueueWatcher
@@ -30,6 +29,7 @@ from bot.hub import ConversationHub
 from bot.privacy.log_redaction import quiet_user_text_loggers, redact_tokens
 from bot.rasa_client import RasaClient
 from bot.residents.service import ResidentServices
+from bot.scale_out import scale_out
 from bot.settings import Settings, get_settings
 from bot.store.db import Database
 from channels import (
@@ -62,9 +62,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Own the database, the HTTP client and the queue worker for the app's lifetime."""
         database = Database(settings.database_url)
         rasa_client = RasaClient(settings)
+        scale = scale_out(settings)  # in process, or on Redis (GATEWAY_REDIS_URL)
         try:
             await database.upgrade()
-            bus = EventBus()
+            bus = scale.bus
+            await scale.start()
             watcher = QueueWatcher(
                 database,
                 bus,
@@ -87,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 bus,
                 watcher,
                 WaitingRoom(settings.default_handling_s),
+                locks=scale.locks,
                 residents=residents.turns,
                 feedback=feedback.flow,
             )
@@ -96,7 +99,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             feedback.watch.start()
             app.state.telegram = None
             if settings.telegram_token is not None:
-                telegram = TelegramRunner(settings, app.state.hub, bus)
+                telegram = TelegramRunner(
+                    settings, app.state.hub, bus, lease=scale.telegram_lease()
+                )
                 await telegram.start()
                 app.state.telegram = telegram
             residents.start(app.state.telegram.chats.notify if app.state.telegram else None)
@@ -116,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await feedback.watch.stop()
                 await watcher.stop()
         finally:
+            await scale.close()
             await rasa_client.aclose()
             await database.dispose()
 

@@ -2,10 +2,11 @@
 
 The database is the truth; events only tell live listeners that something changed, so
 a console or a user channel can show it without polling. Anyone who missed events (a
-reconnect, a restart) reads the same state back through the HTTP API. Today listeners
-are agent consoles (``/ws/agent``); the web chat, kiosk and Telegram channels will
-subscribe for `MessageAdded` events of their own users. Across several gateway
-replicas this bus would be backed by Redis pub/sub behind the same interface.
+reconnect, a restart) reads the same state back through the HTTP API. Listeners are
+agent consoles (``/ws/agent``), the kiosk and Telegram channels. Across several gateway
+processes the bus is `bot.bus.redis_stream.RedisEventBus`, behind the same interface:
+every event goes through one Redis stream, so every process delivers the same events in
+the same order, each with its stream id (`Subscription.last_id`) to catch up from.
 
 A slow listener must never slow down the gateway: `publish` does not wait, and a
 subscription whose buffer overflows is closed (its reader sees `SubscriptionLagged`
@@ -78,23 +79,28 @@ class Subscription:
         self._queue: asyncio.Queue[object] = asyncio.Queue(maxsize=buffer + 1)
         self._buffer = buffer
         self.lagged = False
+        self.last_id: str | None = None  # stream id of the last event `next` returned
 
-    def _offer(self, event: Event) -> None:
+    def _offer(self, event: Event, event_id: str | None = None) -> None:
         if self.lagged:
             return
         if self._queue.qsize() >= self._buffer:
             self.lagged = True
             self._queue.put_nowait(_LAGGED)  # the one slot kept free for this marker
             return
-        self._queue.put_nowait(event)
+        self._queue.put_nowait((event, event_id))
 
     async def next(self) -> Event:
         """Wait for the next event; raises `SubscriptionLagged` once the buffer overflowed."""
         item = await self._queue.get()
         if item is _LAGGED:
             raise SubscriptionLagged()
-        assert isinstance(item, QueueChanged | MessageAdded | ConversationClaimed)
-        return item
+        assert isinstance(item, tuple)
+        event, event_id = item
+        assert isinstance(event, QueueChanged | MessageAdded | ConversationClaimed)
+        if event_id is not None:
+            self.last_id = event_id
+        return event
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._iterate()
@@ -123,11 +129,26 @@ class EventBus:
 
     def publish(self, event: Event) -> None:
         """Hand `event` to every subscriber; call it only after the change is committed."""
+        self.deliver(event)
+
+    def deliver(self, event: Event, event_id: str | None = None) -> None:
+        """Fan `event` out to this process's subscribers (with its stream id, if any)."""
         for subscription in list(self._subscriptions):
-            subscription._offer(event)
+            subscription._offer(event, event_id)
             if subscription.lagged:
                 logger.warning("dropping a subscriber that fell %d events behind", self._buffer)
                 self._subscriptions.discard(subscription)
+
+    async def start(self) -> None:
+        """Nothing to start in process; `RedisEventBus` connects its stream here."""
+
+    async def stop(self) -> None:
+        """Nothing to stop in process."""
+
+    async def replay(self, after: str, limit: int = 1000) -> list[tuple[str, Event]] | None:
+        """Events after stream id `after`, oldest first; None when there is no stream to
+        replay from (in process) or `after` is too old: then re-read state over HTTP."""
+        return None
 
     @property
     def subscriber_count(self) -> int:

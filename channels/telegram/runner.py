@@ -13,6 +13,13 @@
 Both modes also start the follower that sends agent replies and queue news to the chats.
 An unreachable Telegram never stops the gateway: polling retries with back-off, a failed
 ``setWebhook`` is reported by `status` (shown on ``/health``) and retried.
+
+Several gateways (``GATEWAY_REDIS_URL``): Telegram allows one ``getUpdates`` poller per
+bot, and every gateway hears every event, so polling and the follower run only in the
+gateway holding a Redis lease (`bot.redis_lock.RedisLease`), renewed while it works.
+The others stand by and try to take the lease every few seconds; a gateway that dies
+loses it when it expires. Webhook updates are handled by whichever gateway Telegram's
+request reaches.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from bot.bus.events import EventBus, MessageAdded
 from bot.bus.user_feed import follow_users
 from bot.hub import ConversationHub
 from bot.privacy.log_redaction import TELEGRAM_LOGGERS, redact_tokens
+from bot.redis_lock import RedisLease
 from bot.settings import Settings
 from channels.telegram.conversation import CHANNEL, TelegramConversations, chat_of
 from channels.telegram.handlers import build_router
@@ -45,7 +53,13 @@ WEBHOOK_RETRY_S = 30.0
 class TelegramRunner:
     """The channel's lifetime: bot, dispatcher, polling or webhook, and the push follower."""
 
-    def __init__(self, settings: Settings, hub: ConversationHub, bus: EventBus) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        hub: ConversationHub,
+        bus: EventBus,
+        lease: RedisLease | None = None,
+    ) -> None:
         token = settings.telegram_token_value()
         if token is None:
             raise ValueError("no Telegram token configured")
@@ -63,6 +77,9 @@ class TelegramRunner:
         self._follower: asyncio.Task[None] | None = None
         self.webhook_set = False
         self.last_error: str | None = None
+        self.lease = lease
+        self.leading = lease is None
+        self._elector: asyncio.Task[None] | None = None
 
     @property
     def delivery_flood_waits(self) -> int:
@@ -70,17 +87,64 @@ class TelegramRunner:
 
     async def start(self) -> None:
         """Start in the background; returns at once (Telegram may be slow or unreachable)."""
-        self._follower = asyncio.create_task(self._follow(), name="telegram-follower")
         if self.mode == "webhook":
             self._main = asyncio.create_task(self._keep_webhook(), name="telegram-webhook")
+        if self.lease is None:
+            self._lead()
         else:
-            self._main = asyncio.create_task(self._poll(), name="telegram-polling")
+            self._elector = asyncio.create_task(self._elect(self.lease), name="telegram-lease")
         logger.info(
             "telegram channel started: mode=%s api=%s", self.mode, self.settings.telegram_api_url
         )
 
+    def _lead(self) -> None:
+        """This gateway polls (polling mode) and delivers the pushes."""
+        self.leading = True
+        self._follower = asyncio.create_task(self._follow(), name="telegram-follower")
+        if self.mode == "polling":
+            self._main = asyncio.create_task(self._poll(), name="telegram-polling")
+
+    async def _step_down(self) -> None:
+        """The lease is lost: stop polling and the follower; another gateway takes over."""
+        self.leading = False
+        await self._stop_polling()
+        for task in (self._follower, self._main if self.mode == "polling" else None):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._follower = None
+
+    async def _elect(self, lease: RedisLease) -> None:
+        """Take the lease when it is free, keep it renewed, step down when it is lost."""
+        renew_s = lease.ttl_ms / 3000
+        while True:
+            try:
+                if self.leading:
+                    if not await lease.renew():
+                        logger.warning("telegram: lost the poller lease; standing by")
+                        await self._step_down()
+                elif await lease.acquire():
+                    logger.info("telegram: this gateway holds the poller lease")
+                    self._lead()
+            except Exception as err:  # Redis away: keep what we have until the lease expires
+                logger.warning("telegram: poller lease check failed: %s", type(err).__name__)
+            await asyncio.sleep(renew_s)
+
+    async def _stop_polling(self) -> None:
+        if self.mode == "polling" and self._main is not None and not self._main.done():
+            with contextlib.suppress(RuntimeError, TimeoutError):  # not started / stuck
+                await asyncio.wait_for(self.dispatcher.stop_polling(), timeout=10)
+
     async def stop(self) -> None:
         """Stop polling, the follower and update tasks; close the HTTP session."""
+        if self._elector is not None:
+            self._elector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._elector
+        if self.lease is not None and self.leading:
+            with contextlib.suppress(Exception):
+                await self.lease.release()  # the next gateway need not wait for the expiry
         if self.mode == "polling" and self._main is not None and not self._main.done():
             # Through aiogram's own stop: cancelling start_polling from outside would leave
             # its per-bot polling task running on a closed session.
@@ -100,6 +164,8 @@ class TelegramRunner:
 
     def status(self) -> tuple[bool, str]:
         """For ``/health``: is the channel doing its job, in a few words (no token)."""
+        if not self.leading:
+            return True, "standby: another gateway polls Telegram and sends its pushes"
         if self._main is None:
             return False, "not started"
         if self._main.done() and self.mode == "polling":
