@@ -189,8 +189,14 @@ def _role_of(value: str) -> AgentRole:
 
 async def list_agents(database: Database) -> list[str]:
     """Usernames, for the CLI's ``list``."""
+    return [name for name, _ in await list_roles(database)]
+
+
+async def list_roles(database: Database) -> list[tuple[str, AgentRole]]:
+    """Usernames and their roles, for the CLI's ``list`` (who can see every case)."""
     async with database.read() as session:
-        return list(await session.scalars(select(Agent.username).order_by(Agent.username)))
+        rows = await session.execute(select(Agent.username, Agent.role).order_by(Agent.username))
+        return [(name, _role_of(role)) for name, role in rows]
 
 
 class AgentAccounts:
@@ -286,8 +292,8 @@ async def _run(command: str, username: str | None, role: str | None = None) -> N
     try:
         await database.upgrade()
         if command == "list":
-            for name in await list_agents(database):
-                logger.info("agent %s", name)
+            for name, role in await list_roles(database):
+                logger.info("%s %s", role.value, name)
             return
         assert username is not None
         if command == "set-role":

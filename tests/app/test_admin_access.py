@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -109,8 +110,9 @@ def test_seeded_dashboard_over_http_and_as_csv(
 
 
 def test_the_cli_sets_and_takes_back_the_role(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="bot.agents")
     url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
     monkeypatch.setenv("DATABASE_URL", url)
     add_agent(url, "wangfang")
@@ -134,5 +136,7 @@ def test_the_cli_sets_and_takes_back_the_role(
             await database.dispose()
 
     assert asyncio.run(role()) == "supervisor"
+    assert main(["list"]) == 0
+    assert "supervisor wangfang" in caplog.text
     assert main(["set-role", "wangfang", "agent"]) == 0
     assert asyncio.run(role()) == "agent"
