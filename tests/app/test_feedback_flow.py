@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from bot.feedback import texts as feedback_texts
+from bot.feedback.cases import mask_case_text
 from bot.feedback.deadlines import warn_due
 from bot.store.db import Database
 from bot.store.models import Case, CaseStep, Conversation, Rating, utcnow
@@ -277,3 +278,11 @@ def test_deadlines_warn_once_and_overdue_cases_reach_supervisors(gateways: Gatew
     assert agent.get("/cases/overdue").status_code == 403  # supervisors only
     listing = agent.ok("get", "/cases")
     assert listing["unassigned"][0]["urgency"] == "overdue"
+
+
+def test_case_pages_mask_numbers_read_back_in_groups() -> None:
+    assert mask_case_text("我听到的号码是：110105，19491001，0031。对吗？") == (
+        "我听到的号码是：110105********0031。对吗？"
+    )
+    assert mask_case_text("电话 138 1234 5678") == "电话 138****5678"
+    assert mask_case_text("下次请在2027年12月1日前认证") == "下次请在2027年12月1日前认证"
