@@ -141,7 +141,7 @@ def bar_chart(
                 f"data-series={quoteattr(one.name)} data-category={quoteattr(category)} "
                 f'data-value="{"" if value is None else repr(float(value))}"/>'
             )
-            if value is not None and bar_w >= 18:
+            if value is not None and bar_w >= 28:  # narrower: the table has the number
                 parts.append(
                     f'<text x="{x + (bar_w - 2) / 2:.2f}" y="{base - h - 4:.2f}" '
                     f'text-anchor="middle" fill="{INK}" font-size="11" {_FONT}>'

@@ -145,6 +145,8 @@ def test_keyboard_only_login_filter_csv_and_review(gateway: LiveServer, page: Pa
     assert path is not None and "问题解决率" in Path(path).read_text(encoding="utf-8-sig")
 
     expect(page.locator("#review-list > li")).to_have_count(5)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "admin-review.png"), full_page=True)
     first = page.locator("#review-list > li").first
     intent = first.locator("select")
     intent.focus()
