@@ -2,8 +2,9 @@
 
 Each tick the job takes (or renews) its lease and, if it got it, does its work with the
 time of the tick. The clock is injected so tests can run a tick at any moment
-(``await job.run_once(now)``) instead of waiting for one. The first run comes one tick
-after start: a starting gateway has other things to do, and tests are not raced by it.
+(``await job.run_once(now)``) instead of waiting for one. The first run comes a minute
+after start (or one tick, if shorter): a starting gateway has other things to do, and a
+gateway restarted more often than its tick (an hourly purge) still runs the job.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 Work = Callable[[datetime], Awaitable[object]]
+FIRST_RUN_AFTER_S = 60.0
 
 
 class PeriodicJob:
@@ -69,8 +71,10 @@ class PeriodicJob:
         return True
 
     async def _loop(self) -> None:
+        delay = min(self._every_s, FIRST_RUN_AFTER_S)
         while True:
-            await asyncio.sleep(self._every_s)
+            await asyncio.sleep(delay)
+            delay = self._every_s
             try:
                 await self.run_once()
             except Exception:  # keep the schedule; the next tick tries again

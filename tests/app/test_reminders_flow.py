@@ -14,7 +14,14 @@ from bot.handoff import texts as handoff_texts
 from bot.residents import lease
 from bot.residents.jobs import PeriodicJob
 from bot.store.db import Database
-from bot.store.models import ReminderOptOut, ReminderSent, Resident, ResidentSender, utcnow
+from bot.store.models import (
+    JobLease,
+    ReminderOptOut,
+    ReminderSent,
+    Resident,
+    ResidentSender,
+    utcnow,
+)
 
 from .conftest import Gateways
 from .fake_rasa import FakeRasaState
@@ -27,6 +34,7 @@ from .reminders_kit import (
     in_database,
     local,
     ref_of,
+    residents_of,
     run_reminders,
     script_dialogue_parts,
     script_identified,
@@ -170,3 +178,26 @@ async def _optouts(database: Database) -> list[str]:
 async def _links(database: Database) -> list[ResidentSender]:
     async with database.read() as session:
         return list(await session.scalars(select(ResidentSender)))
+
+
+def test_the_gateway_runs_both_jobs_on_its_own(gateways: Gateways) -> None:
+    replicas = [gateways.start(reminder_tick_s=0.05, retention_tick_s=0.05) for _ in range(2)]
+
+    def both() -> list[tuple[str, str]] | None:
+        rows = in_database(gateways.database_url, _leases)
+        return rows if len(rows) == 2 else None
+
+    leases = wait_for(both, what="both jobs' leases")
+    assert sorted(name for name, _ in leases) == ["reminders", "retention"]
+    holders = {
+        job.holder
+        for replica in replicas
+        for job in (residents_of(replica).reminders, residents_of(replica).retention)
+    }
+    assert {holder for _, holder in leases} <= holders, "held by one of the replicas"
+
+
+async def _leases(database: Database) -> list[tuple[str, str]]:
+    async with database.read() as session:
+        rows = await session.execute(select(JobLease.name, JobLease.holder))
+        return [(name, holder) for name, holder in rows.all()]
