@@ -55,6 +55,10 @@ class ReminderChannel:
     TELEGRAM = "telegram"
     CHAT = "chat"
     PHONE = "phone"
+    FAILED = "failed"  # Telegram refused it MAX_SEND_ATTEMPTS times
+
+
+MAX_SEND_ATTEMPTS = 3
 
 
 # Sends one reply to a sender outside its turn; True when it went out.
@@ -128,6 +132,7 @@ class ReminderJob:
         self._policy = policy
         self._notify = notify
         self.last_report: RunReport | None = None  # for tests and operators
+        self._failures: dict[tuple[str, date], int] = {}
 
     async def __call__(self, now: datetime) -> RunReport:
         report = self.last_report = RunReport()
@@ -176,7 +181,7 @@ class ReminderJob:
                 report.telegram += 1
                 return
             report.failed += 1
-            await self._unclaim(claim)  # not sent: the next run tries again
+            await self._failed(claim, (ref, due))
             return
         claimed = phone is not None and await self._claim(
             ref, due, ReminderChannel.PHONE, now, phone=phone
@@ -236,6 +241,15 @@ class ReminderJob:
         except IntegrityError:
             return None
 
-    async def _unclaim(self, claim: int) -> None:
+    async def _failed(self, claim: int, key: tuple[str, date]) -> None:
+        """Not sent: the next run tries again, up to `MAX_SEND_ATTEMPTS` (a chat that
+        blocked the bot would fail for ever); then the row stays, marked ``failed``."""
+        self._failures[key] = self._failures.get(key, 0) + 1
         async with self._db.transaction() as session:
-            await session.execute(delete(ReminderSent).where(ReminderSent.id == claim))
+            if self._failures[key] < MAX_SEND_ATTEMPTS:
+                await session.execute(delete(ReminderSent).where(ReminderSent.id == claim))
+            else:
+                row = await session.get(ReminderSent, claim)
+                if row is not None:
+                    row.channel = ReminderChannel.FAILED
+                logger.warning("reminder not delivered after %d attempts", MAX_SEND_ATTEMPTS)

@@ -122,3 +122,28 @@ def test_opt_out_stops_the_reminder_at_once(
     report = run_reminders(bot_gateway, local(due - timedelta(days=10), 10))
     assert report.telegram == 0 and not report.deferred
     assert len(telegram.texts(OTHER_CHAT)) == 4
+
+
+def test_an_undeliverable_reminder_is_tried_three_times_then_recorded_as_failed(
+    make_settings: Callable[..., Settings], telegram: FakeTelegram, fake_rasa: FakeRasaState
+) -> None:
+    settings = make_settings(
+        telegram_api_url=telegram.url,
+        telegram_token=TOKEN,
+        telegram_polling_timeout_s=1,
+        telegram_retry_limit=0,  # a 429 drops the message at once, like a blocked chat
+    )
+    script_dialogue_parts(fake_rasa)
+    due = due_in(200)
+    script_identified(fake_rasa, AUTHENTICATE, ref_of("he"), due)
+    with TestClient(create_app(settings)) as client:
+        wait_for(lambda: telegram.calls_of("getUpdates"), what="polling")
+        telegram.user_says(CHAT, AUTHENTICATE)
+        telegram.user_says(CHAT, CONSENT)
+        wait_texts(telegram, CHAT, 3)
+        telegram.flood("sendMessage", times=10)
+        day = local(due - timedelta(days=10), 10)
+        reports = [run_reminders(client, day + timedelta(minutes=10 * i)) for i in range(4)]
+        assert [(r.telegram, r.failed) for r in reports] == [(0, 1), (0, 1), (0, 1), (0, 0)]
+        attempts = [c for c in telegram.calls_of("sendMessage", CHAT) if c.params["_429"]]
+        assert len(attempts) == 3, "not for ever"
