@@ -12,7 +12,7 @@ export PYTHONPATH := $(CURDIR)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup run run-cluster test test-engine test-app train lint bench bench-tasks bench-turn bench-load clean
+.PHONY: help setup run run-cluster test test-engine test-app test-deploy train lint bench bench-tasks bench-turn bench-load clean
 
 help:
 	@echo "make run    set up, train if needed, start Rasa + action server + gateway (:8000)"
