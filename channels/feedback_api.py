@@ -3,6 +3,7 @@
 - ``/api/agent/cases...`` (bearer token): an agent's cases, a case page with the masked
   transcript (403 unless the case is theirs), taking an unassigned case, state steps,
   complexity; ``/api/agent/cases/overdue`` for supervisors (deadlines near or past).
+- ``/agent/cases``: the page agents work their cases on (files in ``static/cases``).
 - ``/api/conversations/{sender_id}/rating`` (the sender id is the key, as for the user
   messages API): the newest task still open to a rating within the window, and the
   rating itself. A rating given is final: a second POST is 409 ``rating_closed``.
@@ -28,6 +29,7 @@ from bot.store.models import MAX_INT_ID, CaseState, Rating, utcnow
 from bot.store.transcript import find_by_sender
 from channels.deps import CurrentAgent, CurrentSupervisor, body_doc, current_agent, json_model
 from channels.error_handlers import ErrorBody
+from channels.pages import add_page
 from channels.rest import SENDER_PATTERN
 
 
@@ -123,6 +125,14 @@ agent = APIRouter(
     responses=_errors(401),
 )
 user = APIRouter(prefix="/api/conversations", tags=["user"])
+# The agents' 差评件 page (channels/static/cases), linked from the console's banner.
+page = APIRouter(tags=["agent console"])
+add_page(
+    page,
+    path="/agent/cases",
+    folder="cases",
+    files={"cases.js": "text/javascript; charset=utf-8", "cases.css": "text/css; charset=utf-8"},
+)
 
 
 @agent.get("", summary="Your cases and the unassigned ones")
