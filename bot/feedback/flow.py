@@ -45,7 +45,7 @@ from bot.store.models import (
 logger = logging.getLogger(__name__)
 
 # Typed or said to rate later, on any channel (Telegram's /rate command sends this too).
-RATE_LATER_WORDS = frozenset({"评价", "我要评价", "打分", "我要打分", "/rate", "/rate@"})
+RATE_LATER_WORDS = frozenset({"评价", "我要评价", "打分", "我要打分", "/rate"})
 _MAX_REASON_CHARS = 500
 _VOICE_CHANNELS = frozenset({"kiosk", "voice"})
 
@@ -97,7 +97,7 @@ class RatingFlow:
         asked = await _asked(session, conversation.id)
         if asked is not None:
             return await self._take_rating(session, conversation, asked, message, outbox, now)
-        if text in RATE_LATER_WORDS:
+        if text.split("@", 1)[0] in RATE_LATER_WORDS:  # /rate@our_bot in a Telegram chat
             return await self._ask_again(session, conversation, outbox, now)
         return None
 
