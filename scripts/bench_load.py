@@ -10,15 +10,15 @@ residents from ``actions/data/residents.csv``, service questions, service centre
 talk; a resident answers what the bot asks (``scripts.task_resident.cue_of``), so forms
 run their real course.
 
-Targets, measured in the same run one after the other, each level on a fresh conversation
-set: ``make run``'s stack (``scripts.stack``: one Rasa, one action server, one gateway) on
-free ports with a temporary var/, then `make run-cluster`'s (``scripts.cluster``: HAProxy
-in front of 2 gateways, 2 Rasa, 2 action servers, PostgreSQL, Redis) on free ports with its
-own data directory, when its Debian packages are installed; or ``--cluster-url``, a cluster
-already running.
+Targets, up at the same time and measured in the same run, taking turns level by level,
+each level on fresh conversations: ``make run``'s stack (``scripts.stack``: one Rasa, one
+action server, one gateway) on free ports with a temporary var/, and `make run-cluster`'s
+(``scripts.cluster``: HAProxy in front of 2 gateways, 2 Rasa, 2 action servers, PostgreSQL,
+Redis) on free ports with its own data directory, when its Debian packages are installed;
+or ``--cluster-url``, a cluster already running.
 
-Bounded in the code: loopback only, at most ``MAX_CONCURRENCY`` residents, ``TURNS_PER
-_RESIDENT`` turns each, ``LEVEL_TIME_LIMIT_S`` per level, ``TURN_TIMEOUT_S`` per turn. A turn
+Bounded in the code: loopback only, at most ``MAX_CONCURRENCY`` residents, ``TURNS_PER_RESIDENT``
+turns each, ``LEVEL_TIME_LIMIT_S`` per level, ``TURN_TIMEOUT_S`` per turn. A turn
 that fails or times out counts as an error, not as a latency.
 """
 
@@ -226,14 +226,19 @@ async def run_level(gateway_url: str, concurrency: int, run: str) -> LevelResult
     return result
 
 
-def run_levels(gateway_url: str, levels: Sequence[int], label: str) -> list[LevelResult]:
-    """Each level after a short unmeasured warm-up (first turns load Rasa's caches)."""
-    asyncio.run(run_level(gateway_url, WARMUP_RESIDENTS, f"warmup-{int(time.time())}"))
-    results = []
-    for level in levels:
-        print(f"[{label}] {level} residents…", flush=True)
-        run = f"{label.replace(' ', '_')}-{int(time.time())}"  # a sender id has no spaces
-        results.append(asyncio.run(run_level(gateway_url, level, run)))
+def run_levels(urls: dict[str, str], levels: Sequence[int]) -> dict[str, list[LevelResult]]:
+    """Each target warmed up (first turns load Rasa's caches), then level by level, the
+    targets taking turns within a level (the order alternating), so that load from
+    anything else on the machine falls on both alike rather than on whichever ran later."""
+    for url in urls.values():
+        asyncio.run(run_level(url, WARMUP_RESIDENTS, f"warmup-{int(time.time())}"))
+    results: dict[str, list[LevelResult]] = {label: [] for label in urls}
+    labels = list(urls)
+    for index, level in enumerate(levels):
+        for label in labels[index % 2 :] + labels[: index % 2]:
+            print(f"[{label}] {level} residents…", flush=True)
+            run = f"{label.replace(' ', '_')}-{int(time.time())}"  # a sender id has no spaces
+            results[label].append(asyncio.run(run_level(urls[label], level, run)))
     return results
 
 
@@ -383,18 +388,17 @@ def main(argv: Sequence[str]) -> int:
         from scripts.model_cache import ensure_model
 
         model, _ = ensure_model(ROOT / "config.yml")
-    results: dict[str, list[LevelResult]] = {}
-    print("[make run] starting the stack…", flush=True)
-    with make_run_stack(model) as url:
-        results["make run"] = run_levels(url, levels, "make run")
-    if args.cluster_url:
-        results["cluster"] = run_levels(args.cluster_url.rstrip("/"), levels, "cluster")
-    elif not args.no_cluster and (why := cluster_missing()) is None:
-        print("[cluster] starting make run-cluster's processes…", flush=True)
-        with cluster_stack(model) as url:
-            results["cluster"] = run_levels(url, levels, "cluster")
-    elif not args.no_cluster:
-        print(f"(the cluster is not measured: {why})")
+    with contextlib.ExitStack() as stacks:
+        print("[make run] starting the stack…", flush=True)
+        urls = {"make run": stacks.enter_context(make_run_stack(model))}
+        if args.cluster_url:
+            urls["cluster"] = args.cluster_url.rstrip("/")
+        elif not args.no_cluster and (why := cluster_missing()) is None:
+            print("[cluster] starting make run-cluster's processes…", flush=True)
+            urls["cluster"] = stacks.enter_context(cluster_stack(model))
+        elif not args.no_cluster:
+            print(f"(the cluster is not measured: {why})")
+        results = run_levels(urls, levels)
     lines = report(results)
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     (BENCH_DIR / "load.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
