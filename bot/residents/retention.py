@@ -3,7 +3,8 @@
 `delete_conversations` removes conversations with every row that hangs off them — the
 transcript, notes, handoffs and whatever later tables reference those (ratings, cases,
 task outcomes, ...): it walks the foreign keys of `bot.store.models.Base.metadata`, so a
-new table that points at a conversation is deleted with it without a change here. Audit
+new table that points at a conversation is deleted with it without a change here (rows
+that only *may* point at it, through a nullable key, lose the link instead). Audit
 rows are the one exception: they stay (who did what must remain answerable), but lose
 their link to the conversation and keep only a masked reference of the sender and the
 numeric ids of their detail.
@@ -75,7 +76,14 @@ async def _delete_tree(session: AsyncSession, table: Table, where: ColumnElement
             if key.column.table is not table:
                 continue
             referenced = select(key.column).where(where)
-            await _delete_tree(session, child, key.parent.in_(referenced))
+            if key.parent.nullable:
+                # An optional link (a case's follow-up conversation, an outcome's message):
+                # the row belongs to something else too, so only the link goes.
+                await session.execute(
+                    update(child).where(key.parent.in_(referenced)).values({key.parent.name: None})
+                )
+            else:
+                await _delete_tree(session, child, key.parent.in_(referenced))
     await session.execute(delete(table).where(where))
 
 

@@ -9,16 +9,21 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from bot.residents.retention import delete_conversations
 from bot.store.db import Database
 from bot.store.models import (
     AuditEntry,
+    Case,
+    CaseStep,
     Conversation,
     Handoff,
     Message,
     Note,
+    Rating,
     ReminderSent,
     Resident,
     ResidentSender,
+    TaskOutcome,
     utcnow,
 )
 
@@ -141,3 +146,66 @@ async def _state(database: Database) -> dict[str, Any]:
             "reminders": await count(ReminderSent),
             "audit": list(await session.scalars(select(AuditEntry).order_by(AuditEntry.id))),
         }
+
+
+def test_deleting_a_conversation_takes_its_ratings_and_cases_and_unlinks_others(
+    database_url: str,
+) -> None:
+    """What hangs off a conversation goes with it (found by its foreign keys); a row that
+    only may point at it (another resident's case told there) loses just the link."""
+
+    async def scenario(database: Database) -> dict[str, Any]:
+        await database.upgrade()
+        now = utcnow()
+        async with database.transaction() as session:
+            gone, kept = (
+                Conversation(sender_id=s, channel="web", profile={}, created_at=now, updated_at=now)
+                for s in ("web-gone", "web-kept")
+            )
+            session.add_all([gone, kept])
+            await session.flush()
+            turn = Message(conversation_id=gone.id, role="bot", text="认证成功了", channel="web")
+            session.add(turn)
+            await session.flush()
+            session.add(
+                TaskOutcome(
+                    conversation_id=gone.id, message_id=turn.id, task="pension_auth", channel="web"
+                )
+            )
+            ratings = [
+                Rating(conversation_id=c.id, channel="web", source=f"m{c.id}", subject="bot")
+                for c in (gone, kept)
+            ]
+            session.add_all(ratings)
+            await session.flush()
+            cases = [
+                Case(
+                    rating_id=r.id,
+                    conversation_id=r.conversation_id,
+                    channel="web",
+                    callback_due_at=now,
+                    fix_due_at=now,
+                    followup_conversation_id=gone.id,
+                )
+                for r in ratings
+            ]
+            session.add_all(cases)
+            await session.flush()
+            session.add_all(CaseStep(case_id=c.id, to_state="open") for c in cases)
+            gone_id = gone.id
+        async with database.transaction() as session:
+            await delete_conversations(session, [gone_id])
+        async with database.read() as session:
+            left_cases = list(await session.scalars(select(Case)))
+            return {
+                "ratings": list(await session.scalars(select(Rating.source))),
+                "cases": [(c.conversation_id, c.followup_conversation_id) for c in left_cases],
+                "steps": await session.scalar(select(func.count()).select_from(CaseStep)),
+                "outcomes": await session.scalar(select(func.count()).select_from(TaskOutcome)),
+            }
+
+    state = in_database(database_url, scenario)
+    ((conversation_id, followup),) = state["cases"]
+    assert followup is None, "the other case only loses its link"
+    assert state["ratings"] == [f"m{conversation_id}"]
+    assert state["steps"] == 1 and state["outcomes"] == 0
