@@ -140,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(agent_api.router)
     app.include_router(feedback_api.agent)
     app.include_router(feedback_api.user)
+    app.include_router(feedback_api.ratings)
     app.include_router(feedback_api.page)
     app.include_router(callback_api.router)
     app.include_router(agent_ws.router)

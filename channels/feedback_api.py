@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import HTTPConnection
 
@@ -100,6 +100,14 @@ class RatingRequest(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
+class AbusiveRequest(BaseModel):
+    """Why the supervisor judged the rating abusive (申诉复核)."""
+
+    model_config = ConfigDict(strict=True)
+
+    reason: str = Field(min_length=1, max_length=1000, pattern=r"\S", examples=["辱骂工作人员"])
+
+
 class OpenRating(BaseModel):
     """The task a resident may still rate (``rating`` null: nothing to rate)."""
 
@@ -125,6 +133,12 @@ agent = APIRouter(
     responses=_errors(401),
 )
 user = APIRouter(prefix="/api/conversations", tags=["user"])
+ratings = APIRouter(
+    prefix="/api/agent/ratings",
+    tags=["cases"],
+    dependencies=[Depends(current_agent)],
+    responses=_errors(401),
+)
 # The agents' 差评件 page (channels/static/cases), linked from the console's banner.
 page = APIRouter(tags=["agent console"])
 add_page(
@@ -191,6 +205,24 @@ async def case_complexity(
 ) -> CaseDetail:
     """Only while the case is not fixed or explained yet."""
     return await cases.set_complexity(me, case_id, body.complexity)
+
+
+@ratings.post(
+    "/{rating_id}/abusive",
+    status_code=204,
+    summary="申诉复核: mark a rating abusive (supervisors)",
+    responses=_errors(400, 403, 404, 409, 413, 422),
+    openapi_extra=body_doc(AbusiveRequest),
+)
+async def mark_abusive(
+    cases: CasesDep,
+    supervisor: CurrentSupervisor,
+    rating_id: CaseId,
+    body: Annotated[AbusiveRequest, Depends(json_model(AbusiveRequest))],
+) -> Response:
+    """The rating leaves the figures but stays on record; once; audited."""
+    await cases.mark_abusive(supervisor, rating_id, body.reason)
+    return Response(status_code=204)
 
 
 @user.get(

@@ -244,6 +244,33 @@ class CaseDesk:
         outbox.publish(self._bus)
         return detail
 
+    async def mark_abusive(self, supervisor: AgentIdentity, rating_id: int, reason: str) -> None:
+        """申诉复核: a supervisor marks a rating abusive after review, with a reason.
+
+        The rating then leaves the figures (`bot.reports.figures`) but stays on record with
+        its level; it is marked once (409 after that). Audited. Supervisors only: the HTTP
+        layer checks the role, and so does this, so no other caller can skip it.
+        """
+        if not _supervisor(supervisor):
+            raise Forbidden()
+        async with self._db.transaction() as session:
+            rating = await session.get(Rating, rating_id, with_for_update=True)
+            if rating is None:
+                raise NotFound()
+            if rating.abusive or rating.level is None:
+                raise Conflict(ErrorCode.INVALID_CASE_STEP)
+            rating.abusive = True
+            rating.abusive_reason = mask_pii(reason.strip())[:_MAX_NOTE_CHARS]
+            rating.abusive_by = supervisor.id
+            rating.abusive_at = utcnow()
+            record(
+                session,
+                AuditAction.RATING_ABUSIVE,
+                agent_id=supervisor.id,
+                conversation_id=rating.conversation_id,
+                detail={"rating_id": rating.id},
+            )
+
     async def _tell(self, session: AsyncSession, case: Case, outbox: Outbox, now: datetime) -> None:
         """The result on the resident's channel now, with the 追评; kiosk: at next visit."""
         if case.channel == "kiosk":

@@ -37,6 +37,7 @@ class AuditAction(StrEnum):
     EXPORT_REVIEWED = "export_reviewed"
     CASE_VIEW = "case_view"
     CASE_STEP = "case_step"
+    RATING_ABUSIVE = "rating_abusive"
 
 
 def record(

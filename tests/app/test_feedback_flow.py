@@ -13,6 +13,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from bot.agents import AgentRole, set_role
 from bot.feedback import texts as feedback_texts
 from bot.feedback.cases import mask_case_text
 from bot.feedback.deadlines import warn_due
@@ -286,3 +287,35 @@ def test_case_pages_mask_numbers_read_back_in_groups() -> None:
     )
     assert mask_case_text("电话 138 1234 5678") == "电话 138****5678"
     assert mask_case_text("下次请在2027年12月1日前认证") == "下次请在2027年12月1日前认证"
+
+
+def test_a_supervisor_marks_a_rating_abusive_after_review(gateways: Gateways) -> None:
+    client = gateways.start()
+    url = gateways.database_url
+    add_agent(url, "wangfang")
+    add_agent(url, "zhuguan")
+    asyncio.run(_set_supervisor(url, "zhuguan"))
+    say(client, "web-a1", "查认证")
+    say(client, "web-a1", "非常不满意，你们都是骗子")
+    rating_id = _rows(url)[0][0].id
+    path = f"/ratings/{rating_id}/abusive"
+    agent, supervisor = AgentApi(client, "wangfang"), AgentApi(client, "zhuguan")
+    assert agent.post(path, json={"reason": "辱骂"}).status_code == 403
+    assert supervisor.post(path, json={"reason": "辱骂工作人员"}).status_code == 204
+    assert supervisor.post(path, json={"reason": "再来一次"}).status_code == 409
+    assert supervisor.post("/ratings/999/abusive", json={"reason": "x"}).status_code == 404
+    rating = _rows(url)[0][0]
+    assert rating.abusive and rating.abusive_reason == "辱骂工作人员"
+    assert rating.level == 1, "stays on record as given"
+    assert "rating_abusive" in [row.action for row in audit_rows(url)]
+    # Supervisors see every case, and the overdue queue.
+    assert supervisor.get("/cases/overdue").status_code == 200
+    assert supervisor.get(f"/cases/{_rows(url)[1][0].id}").status_code == 200
+
+
+async def _set_supervisor(url: str, username: str) -> None:
+    database = Database(url)
+    try:
+        await set_role(database, username, AgentRole.SUPERVISOR)
+    finally:
+        await database.dispose()
