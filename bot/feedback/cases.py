@@ -29,7 +29,7 @@ from bot.bus.events import EventBus
 from bot.bus.outbox import Outbox
 from bot.errors import Conflict, ErrorCode, Forbidden, InvalidRequest, NotFound
 from bot.feedback import texts
-from bot.feedback.rating_words import BUTTON_ORDER, LEVEL_WORDS, Level
+from bot.feedback.rating_words import BUTTON_ORDER, LEVEL_WORDS, SPOKEN_OPTIONS, Level
 from bot.feedback.views import CaseDetail, CaseList, CaseStepView, CaseSummary
 from bot.feedback.working_time import WorkCalendar
 from bot.messages import Button
@@ -285,7 +285,7 @@ class CaseDesk:
             buttons=[Button(title=words, payload=words) for words in BUTTON_ORDER],
             custom={
                 "feedback": {"kind": "case_result", "id": case.id},
-                "expect": {"kind": "choice", "options": [*BUTTON_ORDER, texts.SKIP_WORD]},
+                "expect": {"kind": "choice", "options": list(SPOKEN_OPTIONS)},
             },
         )
         case.resident_told_at = now

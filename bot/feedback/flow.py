@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.bus.outbox import Outbox
 from bot.feedback import texts
 from bot.feedback.cases import CaseRules, open_case, untold_cases_of_resident
-from bot.feedback.rating_words import BUTTON_ORDER, Level, read_rating
+from bot.feedback.rating_words import BUTTON_ORDER, SPOKEN_OPTIONS, Level, read_rating
 from bot.messages import BotReply, Button, UserMessage
 from bot.privacy.masking import mask_pii
 from bot.reply_custom import open_question_in, resident_ref_in, task_done_in
@@ -68,7 +68,7 @@ def rating_custom(rating_id: int, kind: str = "rating") -> dict[str, object]:
     what it expects, so the kiosk listens for the five levels (`voice.expectations`)."""
     return {
         "feedback": {"kind": kind, "id": rating_id},
-        "expect": {"kind": "choice", "options": [*BUTTON_ORDER, texts.SKIP_WORD]},
+        "expect": {"kind": "choice", "options": list(SPOKEN_OPTIONS)},
     }
 
 

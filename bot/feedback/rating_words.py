@@ -46,6 +46,9 @@ LEVEL_WORDS: dict[Level, str] = {
 
 # Best first: the buttons' order, most positive on top as the standard's forms show them.
 BUTTON_ORDER = tuple(LEVEL_WORDS[level] for level in sorted(Level, reverse=True))
+# What the kiosk's recogniser listens for while a rating is asked (``custom.expect``
+# choice): the levels and the short ways people say them; anything else is decoded freely.
+SPOKEN_OPTIONS = (*BUTTON_ORDER, "还行", "不太满意", "很好", "太差了", "跳过", "不评了")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.feedback.rating_words import BUTTON_ORDER, Level, parse_level, read_rating
+from bot.feedback.rating_words import (
+    BUTTON_ORDER,
+    SPOKEN_OPTIONS,
+    Level,
+    parse_level,
+    read_rating,
+)
 
 
 @pytest.mark.parametrize(
@@ -67,3 +73,9 @@ def test_buttons_and_levels() -> None:
     assert parse_level("2") is Level.DISSATISFIED and parse_level("6") is None
     assert Level.DISSATISFIED.is_bad and Level.VERY_DISSATISFIED.is_bad
     assert not Level.BASICALLY_SATISFIED.is_bad
+
+
+def test_every_option_the_kiosk_listens_for_is_read() -> None:
+    """The recogniser's choice grammar (custom.expect) only holds words this reader knows."""
+    for option in SPOKEN_OPTIONS:
+        assert read_rating(option) is not None, option
