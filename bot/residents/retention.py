@@ -10,7 +10,9 @@ their link to the conversation and keep only a masked reference of the sender an
 numeric ids of their detail.
 
 `purge` (the retention job, default 180 days) deletes conversations untouched for that
-long (none with an open handoff), reminder records, and residents nobody needs any more;
+long (none with an open handoff) — but keeps what the dashboard counts (`STATISTICS`:
+ratings, cases, task outcomes; their conversation stays as an anonymous row without
+words or profile) — reminder records, and residents nobody needs any more;
 a resident who asked for reminders keeps their ref, due date and Telegram chat until the
 due date itself is older than the retention period.
 
@@ -26,7 +28,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, delete, exists, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    Table,
+    cast,
+    delete,
+    exists,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.db import Database
@@ -45,6 +58,10 @@ from bot.store.models import (
 logger = logging.getLogger(__name__)
 
 BATCH = 500
+# What the dashboard counts (好差评, 差评整改, 问题解决率): kept by the retention purge, with
+# no words of the conversation left; 删除我的记录 deletes these too.
+STATISTICS = frozenset({"ratings", "cases", "case_steps", "task_outcomes"})
+ANONYMOUS = "purged-"
 _AUDIT_TABLE = "audit_log"
 _KEEP_LINKS_PREFIX = "tg-"  # a Telegram chat can still be reached; a web session cannot
 
@@ -56,19 +73,29 @@ def masked_reference(sender_id: str) -> str:
     return f"{prefix}-***{tail}" if prefix else f"***{tail}"
 
 
-async def delete_conversations(session: AsyncSession, conversation_ids: Sequence[int]) -> int:
-    """Delete these conversations and everything referencing them; audit rows are masked."""
+async def delete_conversations(
+    session: AsyncSession, conversation_ids: Sequence[int], *, keep: frozenset[str] = frozenset()
+) -> int:
+    """Delete these conversations and everything referencing them; audit rows are masked.
+
+    Rows of the tables in `keep` stay (the retention purge keeps `STATISTICS`); a
+    conversation they still point at stays as an anonymous row (`ANONYMOUS` + its id, no
+    profile) so the figures keep their channel, and is never looked at again.
+    """
     ids = list(conversation_ids)
     if not ids:
         return 0
     await _mask_audit(session, ids)
     conversations = Base.metadata.tables["conversations"]
-    await _delete_tree(session, conversations, conversations.c.id.in_(ids))
+    await _delete_tree(session, conversations, conversations.c.id.in_(ids), keep)
     return len(ids)
 
 
-async def _delete_tree(session: AsyncSession, table: Table, where: ColumnElement[bool]) -> None:
+async def _delete_tree(
+    session: AsyncSession, table: Table, where: ColumnElement[bool], keep: frozenset[str]
+) -> None:
     """Delete `table`'s rows matching `where` after the rows that reference them."""
+    kept: list[ColumnElement[bool]] = []
     for child in Base.metadata.sorted_tables:
         if child is table or child.name == _AUDIT_TABLE:
             continue
@@ -82,9 +109,21 @@ async def _delete_tree(session: AsyncSession, table: Table, where: ColumnElement
                 await session.execute(
                     update(child).where(key.parent.in_(referenced)).values({key.parent.name: None})
                 )
+            elif child.name in keep:
+                kept.append(key.column.in_(select(key.parent)))
             else:
-                await _delete_tree(session, child, key.parent.in_(referenced))
-    await session.execute(delete(table).where(where))
+                await _delete_tree(session, child, key.parent.in_(referenced), keep)
+    if not kept:
+        await session.execute(delete(table).where(where))
+        return
+    still_needed = or_(*kept)
+    await session.execute(delete(table).where(where, ~still_needed))
+    if table.name == "conversations":
+        await session.execute(
+            update(table)
+            .where(where, still_needed)
+            .values(sender_id=literal(ANONYMOUS) + cast(table.c.id, String), profile={})
+        )
 
 
 async def _mask_audit(session: AsyncSession, ids: list[int]) -> None:
@@ -180,11 +219,12 @@ async def purge(database: Database, cutoff: datetime) -> PurgeReport:
                 await session.scalars(
                     select(Conversation.id)
                     .where(Conversation.updated_at < cutoff, ~open_handoff)
+                    .where(~Conversation.sender_id.startswith(ANONYMOUS))
                     .order_by(Conversation.id)
                     .limit(BATCH)
                 )
             )
-            report.conversations += await delete_conversations(session, ids)
+            report.conversations += await delete_conversations(session, ids, keep=STATISTICS)
         if len(ids) < BATCH:
             break
     async with database.transaction() as session:

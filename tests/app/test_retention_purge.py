@@ -104,12 +104,18 @@ def test_retention_purges_what_is_older_than_the_setting(
     (waiting_id,) = agent.waiting_ids()
     agent.ok("post", f"/conversations/{waiting_id}/claim")
 
+    in_database(gateways.database_url, _rate("tg-99", 5))  # what the dashboard counts
     long_ago = utcnow() - timedelta(days=181)
     in_database(gateways.database_url, _age(["web-old", "tg-99", "web-waiting"], long_ago))
     run_retention(client, utcnow())
 
     state = in_database(gateways.database_url, _state)
-    assert state["senders"] == ["web-recent", "web-waiting"]
+    anonymous = [s for s in state["senders"] if s.startswith("purged-")]
+    assert len(anonymous) == 1, "the rated conversation stays as an anonymous row"
+    assert sorted(set(state["senders"]) - set(anonymous)) == ["web-recent", "web-waiting"]
+    assert state["ratings"] == [5], "ratings outlive the words"
+    run_retention(client, utcnow())  # the anonymous row is not looked at again
+    assert in_database(gateways.database_url, _state)["senders"] == state["senders"]
     assert state["residents"] == 1 and state["links"] == 1, "the consented resident's chat"
     (claim,) = [a for a in state["audit"] if a.action == "claim"]
     assert claim.conversation_id == waiting_id, "the open handoff's audit is untouched"
@@ -130,6 +136,27 @@ def _age(senders: list[str], when: Any) -> Any:
     return age
 
 
+def _rate(sender: str, level: int) -> Any:
+    async def rate(database: Database) -> None:
+        async with database.transaction() as session:
+            conversation_id = await session.scalar(
+                select(Conversation.id).where(Conversation.sender_id == sender)
+            )
+            assert conversation_id is not None
+            session.add(
+                Rating(
+                    conversation_id=conversation_id,
+                    channel="telegram",
+                    source="m1",
+                    subject="bot",
+                    status="rated",
+                    level=level,
+                )
+            )
+
+    return rate
+
+
 async def _state(database: Database) -> dict[str, Any]:
     async with database.read() as session:
 
@@ -144,6 +171,7 @@ async def _state(database: Database) -> dict[str, Any]:
             "residents": await count(Resident),
             "links": await count(ResidentSender),
             "reminders": await count(ReminderSent),
+            "ratings": list(await session.scalars(select(Rating.level))),
             "audit": list(await session.scalars(select(AuditEntry).order_by(AuditEntry.id))),
         }
 
