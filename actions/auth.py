@@ -12,11 +12,12 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import expect
 from actions.cycle import CycleSettings, CycleState
 from actions.id_groups import correct_group, is_valid, readback
 from actions.no_progress import GuardedFormValidation
 from actions.on_behalf import HelperLedger, elder_agrees, for_someone_else, relation_in
-from actions.outcome import helper_ref, identified, resident_ref, task_done, tell_gateway
+from actions.outcome import custom, helper_ref, identified, resident_ref, task_done
 from actions.pending import complete_pending, keep, pending
 from actions.privacy import forget_helper, forget_identity
 from actions.registry import (
@@ -412,8 +413,10 @@ class ActionSubmitAuth(Action):
             logger.warning("registry unavailable for %s", mask_id_number(id_number))
             # Completed later by actions.pending: nothing lost.
             keep(id_number, name, now, relation)
-            tell_gateway(dispatcher, task_done("pension_auth"))
-            dispatcher.utter_message(response="utter_auth_registry_unavailable")
+            dispatcher.utter_message(
+                response="utter_auth_registry_unavailable",
+                json_message=custom(expect.yes_no(), task_done("pension_auth")),
+            )
             events = [*forget_identity(), *forget_helper(relation is not None)]
         logger.info("authentication of %s: %s", mask_id_number(id_number), result)
         return [SlotSet("auth_result", result), *events]
@@ -463,9 +466,9 @@ class ActionSubmitAuth(Action):
                 response="utter_auth_already_certified",
                 certified_on=spoken_date(found.last_certified),
                 due=spoken_date(due),
-            )
-            tell_gateway(
-                dispatcher, task_done("pension_auth"), identified(id_number, due, found.suspended)
+                json_message=custom(
+                    task_done("pension_auth"), identified(id_number, due, found.suspended)
+                ),
             )
             return "already_certified", done
         assisted = Assistance(relation) if relation else None
@@ -484,8 +487,8 @@ class ActionSubmitAuth(Action):
         dispatcher.utter_message(
             response="utter_auth_success_resumed" if found.suspended else "utter_auth_success",
             due=spoken_date(due),
+            json_message=custom(task_done("pension_auth"), identified(id_number, due, False)),
         )
-        tell_gateway(dispatcher, task_done("pension_auth"), identified(id_number, due, False))
         dispatcher.utter_message(response="utter_ask_reminder_consent")
         return "success", done
 
@@ -510,19 +513,18 @@ class ActionCheckAuthStatus(Action):
             return forget_identity()
         cycle = get_cycle().cycle(resident.last_certified, resident.district, date.today())
         due = spoken_date(cycle.due) if cycle.due else None
-        tell_gateway(
-            dispatcher,
-            task_done("auth_status"),
-            identified(id_number, cycle.due, resident.suspended),
-        )
         if cycle.state is CycleState.DONE:
-            dispatcher.utter_message(response="utter_status_done", due=due)
+            answer = "utter_status_done"
         elif resident.suspended:
-            dispatcher.utter_message(response="utter_status_suspended")
+            answer = "utter_status_suspended"
         elif cycle.state is CycleState.DUE:
-            dispatcher.utter_message(response="utter_status_due", due=due)
+            answer = "utter_status_due"
         elif cycle.state is CycleState.EXPIRED:
-            dispatcher.utter_message(response="utter_status_expired")
+            answer = "utter_status_expired"
         else:
-            dispatcher.utter_message(response="utter_status_not_done")
+            answer = "utter_status_not_done"
+        told = custom(
+            task_done("auth_status"), identified(id_number, cycle.due, resident.suspended)
+        )
+        dispatcher.utter_message(response=answer, due=due, json_message=told)
         return forget_identity()

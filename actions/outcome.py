@@ -24,8 +24,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from rasa_sdk.executor import CollectingDispatcher
-
 from actions.settings import DEFAULT_VAR_DIR
 
 KEY_VARIABLE = "RESIDENT_REF_KEY"
@@ -85,9 +83,13 @@ def identified(id_number: str, next_due: date | None, suspended: bool) -> dict[s
     }
 
 
-def tell_gateway(dispatcher: CollectingDispatcher, *parts: dict[str, Any]) -> None:
-    """One machine-only message (no words) carrying the parts, after the turn's words."""
+def custom(*parts: dict[str, Any]) -> dict[str, Any]:
+    """The parts as one ``custom`` payload, given with the words they belong to.
+
+    A reply's own ``custom`` (an ``expect``) is replaced by what the action sends, so an
+    action that tells the gateway something on a question passes the question's part too.
+    """
     payload: dict[str, Any] = {}
     for part in parts:
         payload.update(part)
-    dispatcher.utter_message(json_message=payload)
+    return payload

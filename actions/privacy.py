@@ -26,7 +26,9 @@ HELPER_SLOTS: tuple[str, ...] = ("helping", "helper_relation", "elder_consent", 
 def forget_helper(helping: bool = False) -> list[EventType]:
     """Events that end helper mode, so the next task is the speaker's own.
 
-    After helping, the elder's name goes too: it must not become the helper's own.
+    After helping, the elder's name goes too: it must not become the helper's own. Not
+    helping, there is nothing to end (the slots are only ever set in helper mode).
     """
-    names = [SlotSet("person_name", None)] if helping else []
-    return [*(SlotSet(slot, None) for slot in HELPER_SLOTS), *names]
+    if not helping:
+        return []
+    return [*(SlotSet(slot, None) for slot in HELPER_SLOTS), SlotSet("person_name", None)]

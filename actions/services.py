@@ -32,7 +32,7 @@ from actions.catalogue import (
 )
 from actions.conversation import last_bot_turn
 from actions.no_progress import GuardedFormValidation
-from actions.outcome import task_done, tell_gateway
+from actions.outcome import custom, task_done
 from actions.service_replies import (
     CENTER_NOT_FOUND,
     NO_OFFER,
@@ -338,9 +338,12 @@ def answer_named_service(tracker: Tracker) -> list[EventType]:
     return [SlotSet(SERVICE_SLOT, service), FollowupAction("action_service_lookup")]
 
 
-def _say(dispatcher: CollectingDispatcher, reply: Reply) -> SlotSet:
+def _say(
+    dispatcher: CollectingDispatcher, reply: Reply, done: dict[str, Any] | None = None
+) -> SlotSet:
     # An offer to read on ("要继续听吗？") is answered yes or no.
-    dispatcher.utter_message(text=reply.text, json_message=expect.yes_no() if reply.offer else None)
+    told = custom(expect.yes_no() if reply.offer else {}, done or {})
+    dispatcher.utter_message(text=reply.text, json_message=told or None)
     return SlotSet(OFFER_SLOT, reply.offer.encode() if reply.offer else None)
 
 
@@ -363,9 +366,7 @@ class ActionServiceLookup(Action):
             (a for text in lookup_texts(tracker) if (a := detect_aspect(text, service))), None
         )
         reply = aspect_reply(service, aspect) if aspect else summary_reply(service)
-        said = _say(dispatcher, reply)
-        tell_gateway(dispatcher, task_done("service_lookup", service.id))
-        return [*events, said]
+        return [*events, _say(dispatcher, reply, task_done("service_lookup", service.id))]
 
 
 class ActionServiceMore(Action):
@@ -417,7 +418,8 @@ class ActionFindServiceCenter(Action):
         if found is None:
             dispatcher.utter_message(text=CENTER_NOT_FOUND)
             return []
-        for text in center_replies(found):
+        *first, last = center_replies(found)
+        for text in first:
             dispatcher.utter_message(text=text)
-        tell_gateway(dispatcher, task_done("service_lookup"))
+        dispatcher.utter_message(text=last, json_message=task_done("service_lookup"))
         return []

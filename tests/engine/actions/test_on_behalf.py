@@ -115,8 +115,8 @@ async def test_the_certification_is_recorded_with_the_helpers_relation(
     dispatcher = CollectingDispatcher()
     events = await ActionSubmitAuth().run(dispatcher, tracker, domain)
     said = [m.get("response") for m in dispatcher.messages]
-    assert said == ["utter_auth_success", None, "utter_ask_reminder_consent"]
-    gateway = dispatcher.messages[1]["custom"]
+    assert said == ["utter_auth_success", "utter_ask_reminder_consent"]
+    gateway = dispatcher.messages[0]["custom"]
     assert gateway["task_done"]["task"] == "pension_auth"
     assert gateway["resident"]["ref"] == resident_ref(WANG_ID)
     with sqlite3.connect(tmp_path / "registry.sqlite3") as connection:
