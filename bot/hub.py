@@ -54,6 +54,7 @@ from bot.store.transcript import (
     ensure_conversation,
     find_client_turn,
     is_client_message_id,
+    is_unanswered,
     lock_conversation,
     release_client_id,
     replies_after,
@@ -152,8 +153,14 @@ class ConversationHub:
             conversation = await ensure_conversation(session, message)
             if client_message_id is not None:
                 earlier = await find_client_turn(session, conversation.id, client_message_id)
-                if earlier is not None:
+                if earlier is not None and (
+                    not self._locks.shared  # another gateway may still be answering it
+                    or not await is_unanswered(session, earlier)
+                    or await active_for(session, conversation.id) is not None
+                ):
                     return await replies_after(session, message.sender_id, earlier), "replay"
+                if earlier is not None:  # its gateway died mid-turn: answer it now
+                    await release_client_id(session, earlier.id)
             handoff = await active_for(session, conversation.id)
             turn = await append(
                 session,

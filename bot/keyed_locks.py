@@ -21,6 +21,9 @@ class SenderLocks(Protocol):
     """What the hub needs to order a sender's turns: these in-process locks, or
     `bot.redis_lock.RedisKeyedLocks` when several gateways share the residents."""
 
+    # True when holding a key excludes every gateway process, not just this one.
+    shared: bool
+
     def hold(self, key: str) -> AbstractAsyncContextManager[None]:
         """Held for the whole turn of `key`'s sender."""
         ...
@@ -28,6 +31,8 @@ class SenderLocks(Protocol):
 
 class KeyedLocks(Generic[K]):
     """``async with locks.hold(key):`` serialises work per key."""
+
+    shared = False  # this process only
 
     def __init__(self) -> None:
         self._locks: weakref.WeakValueDictionary[K, asyncio.Lock] = weakref.WeakValueDictionary()

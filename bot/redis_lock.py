@@ -86,6 +86,8 @@ class RedisKeyedLocks:
     Redis one lock per turn, not one poll per waiter.
     """
 
+    shared = True  # every gateway on this Redis
+
     def __init__(
         self,
         redis: Redis,

@@ -152,8 +152,11 @@ def haproxy_config(cfg: ClusterConfig) -> str:
 
     ``retry-on conn-failure`` + ``redispatch``: a request that could not reach a dead
     backend goes to the other one. A request already sent is not replayed to another
-    gateway (the user's turn may be stored); Rasa's is (``empty-response``): Rasa keeps
-    a turn only once it has answered it, so a Rasa killed mid-turn kept nothing.
+    gateway (the user's turn may be stored). Rasa's and the action server's are
+    (``empty-response``): Rasa keeps a turn only once it has answered it, so a Rasa killed
+    mid-turn kept nothing; an action that died mid-call would otherwise leave Rasa
+    answering the resident with nothing at all. (An action killed after writing and before
+    answering runs twice: recording an authentication twice records it once more.)
     """
     errors = cfg.var_dir / "haproxy"
     errors.mkdir(parents=True, exist_ok=True)
@@ -201,7 +204,7 @@ def haproxy_config(cfg: ClusterConfig) -> str:
         "    default_backend action_servers\n"
         + backend("gateways", cfg.gateway_ports, "/health", "conn-failure")
         + backend("rasa_servers", cfg.rasa_ports, "/", "conn-failure empty-response")
-        + backend("action_servers", cfg.actions_ports, "/health", "conn-failure")
+        + backend("action_servers", cfg.actions_ports, "/health", "conn-failure empty-response")
     )
 
 
@@ -507,7 +510,9 @@ class Cluster:
     def restart(self, name: str, *, hard: bool = False) -> None:
         """Stop one process (SIGKILL when `hard`, else its usual signal) and start it again."""
         proc = self.stack.processes[name]
-        if hard:
+        if proc.poll() is not None:
+            pass  # already dead (killed by a test): just start it again
+        elif hard:
             self.kill(name)
         else:
             os.killpg(proc.pid, self.stack.stop_signals.get(name, signal.SIGTERM))

@@ -7,8 +7,9 @@ is readable only by the same user. So `scripts.stack` starts Rasa as
 ``.venv-rasa/bin/python -m scripts.rasa_server <rasa run arguments>``: this module reads
 ``$RASA_TOKEN`` and hands it to Rasa's own command-line parser in memory, where no other
 process can see it. It also compiles Rasa's check of the action server's responses once
-(engine_ext.action_validation). Runs in the engine environment; everything else is Rasa's
-``rasa run``.
+(engine_ext.action_validation), and has the SQL tracker store test each pooled connection
+before use (`pre_ping_tracker_store`). Runs in the engine environment; everything else is
+Rasa's ``rasa run``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,25 @@ import os
 import sys
 
 TOKEN_VARIABLE = "RASA_TOKEN"
+
+
+def pre_ping_tracker_store() -> None:
+    """SQLAlchemy's ``pool_pre_ping`` for Rasa's SQL tracker store (and engine_ext's).
+
+    Rasa 3.6 creates its engine without it, so after a PostgreSQL restart the first turn of
+    each Rasa process got a dead pooled connection, and Rasa's fail-safe store answered
+    that turn from an empty in-memory tracker: the resident's task and slots forgotten
+    without an error (tests/app/test_cluster_faults.py). With the ping a dead connection
+    is replaced before use. Costs one round trip per checkout (~0.1 ms on loopback).
+    """
+    import rasa.core.tracker_store as tracker_store
+
+    original = tracker_store.create_engine_kwargs
+
+    def with_pre_ping(url: object) -> dict[str, object]:
+        return {**original(url), "pool_pre_ping": True}
+
+    tracker_store.create_engine_kwargs = with_pre_ping
 
 
 def main(arguments: list[str]) -> None:
@@ -30,6 +50,7 @@ def main(arguments: list[str]) -> None:
     from engine_ext.action_validation import install as compile_response_schema
 
     compile_response_schema()  # ~19 ms less per action-server call (issue 11)
+    pre_ping_tracker_store()
 
     # Only this process's copy of argv changes; /proc/<pid>/cmdline keeps what was exec'd.
     # One argument: a token that starts with "-" (token_urlsafe makes some) is no option.

@@ -216,6 +216,21 @@ async def replies_after(session: AsyncSession, sender_id: str, turn: Message) ->
     ]
 
 
+async def is_unanswered(session: AsyncSession, turn: Message) -> bool:
+    """Nothing came after `turn` in its conversation: no reply, no later turn.
+
+    Seen under the sender's lock, this means the gateway that took the turn died before
+    answering it (a crash cannot release the client id as a failed turn does), so the
+    channel's retry must be answered for real, not replayed as silence.
+    """
+    later: int | None = await session.scalar(
+        select(func.min(Message.id)).where(
+            Message.conversation_id == turn.conversation_id, Message.id > turn.id
+        )
+    )
+    return later is None
+
+
 async def release_client_id(session: AsyncSession, message_id: int) -> None:
     """Forget the client id of a turn that got no answer, so a retry is handled anew.
 
