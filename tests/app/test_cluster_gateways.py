@@ -5,19 +5,23 @@ one real redis-server, with the fake Rasa: what changes when several serve the r
 - one resident's turns arriving at both gateways at once run one after the other (the
   Redis sender lock), while the engine is slow;
 - a turn whose gateway died before answering it (stored, nothing after it) is answered
-  for real when the web chat retries it, not replayed as silence.
+  for real when the web chat retries it, not replayed as silence;
+- Telegram is polled by one gateway; when it stops, the other takes over.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
+from bot import scale_out
 from bot.bus.events import EventBus, MessageAdded
 from bot.bus.redis_stream import RedisEventBus
 from bot.messages import UserMessage
@@ -29,10 +33,13 @@ from channels.app import create_app
 
 from .cluster_kit import RedisServer, redis_server
 from .fake_rasa import FakeRasaState
-from .handoff_kit import sqlite_url
+from .fake_telegram import TOKEN as TELEGRAM_TOKEN
+from .fake_telegram import FakeTelegram
+from .handoff_kit import sqlite_url, wait_for
 
 SEND = "/api/webchat/messages"
 SENDER = "web-cluster-7f3a9c2e"
+CHAT = 4242
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +136,55 @@ async def test_a_turn_left_unanswered_by_a_dead_gateway_is_answered_on_retry(
     )
     assert again.json() == retry.json(), "now an ordinary replay"
     assert len(fake_rasa.webhook_calls) == 1
+
+
+@pytest.fixture(scope="module")
+def fake_telegram_server() -> Iterator[FakeTelegram]:
+    server = FakeTelegram()
+    server.start()
+    yield server
+    server.stop()
+
+
+def telegram_detail(client: TestClient) -> str:
+    return str(client.get("/health").json()["telegram"]["detail"])
+
+
+def test_one_gateway_polls_telegram_and_the_other_takes_over_when_it_stops(
+    make_settings: Callable[..., Settings],
+    server: RedisServer,
+    tmp_path: Path,
+    fake_telegram_server: FakeTelegram,
+    fake_rasa: FakeRasaState,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(scale_out, "TELEGRAM_LEASE_TTL_S", 1.5)
+    telegram = fake_telegram_server
+    telegram.reset()
+    settings = make_settings(
+        database_url=sqlite_url(tmp_path / "gateway.db"),
+        redis_url=server.url,
+        telegram_token=TELEGRAM_TOKEN,
+        telegram_api_url=telegram.url,
+        telegram_polling_timeout_s=1,
+    )
+    first = TestClient(create_app(settings)).__enter__()
+    second = TestClient(create_app(settings)).__enter__()
+    try:
+        wait_for(lambda: telegram.calls_of("getUpdates"), what="polling")
+        details = sorted(telegram_detail(c).split(" ")[0] for c in (first, second))
+        assert details == ["polling", "standby:"], details
+        leader, standby = (
+            (first, second) if "polling" in telegram_detail(first) else (second, first)
+        )
+        telegram.user_says(CHAT, "你好")
+        wait_for(lambda: len(telegram.texts(CHAT)) >= 2, what="the answer")
+        leader.__exit__(None, None, None)  # releases the lease as it stops
+        wait_for(lambda: telegram_detail(standby).startswith("polling"), 10, what="take-over")
+        telegram.user_says(CHAT, "再见")
+        wait_for(lambda: len(telegram.texts(CHAT)) >= 4, what="the answer after take-over")
+        assert len(fake_rasa.webhook_calls) == 2, "each update handled once"
+    finally:
+        for client in (first, second):
+            with contextlib.suppress(Exception):
+                client.__exit__(None, None, None)
