@@ -62,7 +62,11 @@ def queue_event() -> QueueChanged:
 
 
 def test_every_event_survives_the_stream_encoding() -> None:
-    for event in (message_event("您好，我是社区的小王。"), queue_event(), ConversationClaimed(7, "wang")):
+    for event in (
+        message_event("您好，我是社区的小王。"),
+        queue_event(),
+        ConversationClaimed(7, "wang"),
+    ):
         assert decode(encode(event)) == event
 
 
@@ -188,4 +192,3 @@ async def test_one_poller_lease_at_a_time_and_renewed_only_by_its_holder(redis: 
     await asyncio.sleep(0.6)  # the holder died: the lease expires
     assert await second.acquire()
     assert not await first.renew()
-
