@@ -378,6 +378,13 @@ async function listen(messageId, button) {
 
 // ------------------------------------------------------------------ ending
 
+// 评价 is a word the gateway reads itself: it asks the rating of the newest unrated task
+// again (within the setting's days), or says there is nothing to rate.
+$("rate-button").addEventListener("click", () => {
+  input.focus(); // the answer buttons come in the log; the cursor waits in the input
+  send("评价", false);
+});
+
 // A new sender id makes a new, empty conversation; the old one stays on the server for
 // the staff, but this browser no longer knows its key. Reloading rebuilds the page from
 // scratch, and the next load says what happened and puts the cursor in the input.
