@@ -19,11 +19,12 @@ _SPOKEN_MIN_DIGITS = 7
 _WRITTEN_DIGITS = re.compile(r"[0-9０-９Xx*\s,，.、-]+")
 
 # 18-character resident ID: 6-digit area, 8-digit birth date, 3-digit sequence and a
-# check character that may be X. Single spaces or dashes between those groups are
-# tolerated because people and speech recognisers write them that way. The look-arounds
+# check character that may be X. A single space, dash or comma between those groups is
+# tolerated because people and speech recognisers write them that way, and the bot's own
+# read-back says the number in groups ("110105，19491001，0031"). The look-arounds
 # stop us from masking a slice of a longer digit run (that is some other number).
 _ID_NUMBER = re.compile(
-    r"(?<![0-9])([0-9]{6})[ -]?[0-9]{8}[ -]?([0-9]{3}[0-9Xx])(?![0-9])",
+    r"(?<![0-9])([0-9]{6})[ ,，、-]?[0-9]{8}[ ,，、-]?([0-9]{3}[0-9Xx])(?![0-9])",
 )
 
 # Any standalone 11-digit number (mobile numbers, but also landlines written with their
