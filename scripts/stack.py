@@ -142,7 +142,6 @@ class Stack:
     config: StackConfig
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     stop_signals: dict[str, int] = field(default_factory=dict)
-    unwatched: set[str] = field(default_factory=set)
 
     def spawn(
         self, name: str, argv: list[str], env: dict[str, str], *, user: str | None = None
@@ -247,8 +246,7 @@ def prepare_voice() -> None:
 def run_in_foreground(stack: Stack) -> None:
     """Until Ctrl-C (or SIGTERM), or until one process exits; then stop them all.
 
-    Shared with `make run-cluster` (scripts/cluster.py), whose stack also holds processes
-    it may restart itself: those are not watched (`Stack.unwatched`)."""
+    Shared with `make run-cluster` (scripts/cluster.py)."""
     stopping = False
 
     def _stop(signum: int, frame: object) -> None:
@@ -260,7 +258,7 @@ def run_in_foreground(stack: Stack) -> None:
     try:
         while not stopping:
             for name, proc in list(stack.processes.items()):
-                if name not in stack.unwatched and proc.poll() is not None:
+                if proc.poll() is not None:
                     logger.error("%s exited with code %s; stopping the rest", name, proc.returncode)
                     stopping = True
             time.sleep(0.5)
