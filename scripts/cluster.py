@@ -19,6 +19,7 @@ Only the standard library, like scripts/stack.py.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import secrets
@@ -117,6 +118,11 @@ class ClusterConfig:
     @property
     def redis_url(self) -> str:
         return f"redis://127.0.0.1:{self.redis_port}/0"
+
+
+def _reachable_by_others(path: Path) -> bool:
+    """Every directory above `path` lets other accounts through (o+x)."""
+    return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents] if p.exists())
 
 
 def _secret(path: Path) -> str:
@@ -261,8 +267,19 @@ class Cluster:
 
     # -- PostgreSQL
 
+    @property
+    def postgres_dir(self) -> Path:
+        """PostgreSQL's data directory (see `_pg_dir`)."""
+        return self._pg_dir()
+
     def _pg_dir(self) -> Path:
-        return self.config.var_dir / "postgres"
+        """var/cluster/postgres; or, run as root where the ``postgres`` account cannot
+        reach var/ (a checkout under /root), a directory of its own under /var/tmp."""
+        data = self.config.var_dir / "postgres"
+        if self._as_postgres_user() is None or _reachable_by_others(self.config.var_dir):
+            return data
+        digest = hashlib.sha256(str(self.config.var_dir).encode()).hexdigest()[:12]
+        return Path("/var/tmp") / f"assistant-cluster-{digest}" / "postgres"
 
     def _as_postgres_user(self) -> str | None:
         """PostgreSQL refuses to run as root: then it runs as Debian's ``postgres`` account."""
@@ -275,8 +292,9 @@ class Cluster:
         if (data / "PG_VERSION").exists():
             return
         data.mkdir(parents=True, exist_ok=True)
+        data.parent.chmod(0o755)
         data.chmod(0o700)
-        pwfile = self.config.var_dir / "postgres_pwfile"
+        pwfile = data.parent / "postgres_pwfile"
         pwfile.write_text(self._pg_password, encoding="ascii")
         user = self._as_postgres_user()
         if user is not None:

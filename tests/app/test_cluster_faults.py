@@ -81,6 +81,7 @@ def cluster() -> Iterator[Cluster]:
     finally:
         running.stop()
         shutil.rmtree(var_dir, ignore_errors=True)
+        shutil.rmtree(running.postgres_dir.parent, ignore_errors=True)  # if outside var_dir
 
 
 class Resident:
