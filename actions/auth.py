@@ -467,7 +467,8 @@ class ActionSubmitAuth(Action):
                 certified_on=spoken_date(found.last_certified),
                 due=spoken_date(due),
                 json_message=custom(
-                    task_done("pension_auth"), identified(id_number, due, found.suspended)
+                    task_done("pension_auth"),
+                    {} if relation else identified(id_number, due, found.suspended),
                 ),
             )
             return "already_certified", done
@@ -484,12 +485,18 @@ class ActionSubmitAuth(Action):
             )
         due = cycle.next_due(now.date(), found.district)
         # A suspended payment resumes next month with the missed months paid (补发).
+        # A helper's channel is not linked to the elder (a helper's 删除我的记录 must not
+        # reach the elders' own conversations), so it gets no reminders for them either.
+        told = [task_done("pension_auth")]
+        if not relation:
+            told.append(identified(id_number, due, False))
         dispatcher.utter_message(
             response="utter_auth_success_resumed" if found.suspended else "utter_auth_success",
             due=spoken_date(due),
-            json_message=custom(task_done("pension_auth"), identified(id_number, due, False)),
+            json_message=custom(*told),
         )
-        dispatcher.utter_message(response="utter_ask_reminder_consent")
+        if not relation:
+            dispatcher.utter_message(response="utter_ask_reminder_consent")
         return "success", done
 
 

@@ -115,10 +115,10 @@ async def test_the_certification_is_recorded_with_the_helpers_relation(
     dispatcher = CollectingDispatcher()
     events = await ActionSubmitAuth().run(dispatcher, tracker, domain)
     said = [m.get("response") for m in dispatcher.messages]
-    assert said == ["utter_auth_success", "utter_ask_reminder_consent"]
+    # No reminder offer and no resident ref: the helper's channel is not the elder's.
+    assert said == ["utter_auth_success"]
     gateway = dispatcher.messages[0]["custom"]
-    assert gateway["task_done"]["task"] == "pension_auth"
-    assert gateway["resident"]["ref"] == resident_ref(WANG_ID)
+    assert gateway == {"task_done": {"task": "pension_auth", "service": None}}
     with sqlite3.connect(tmp_path / "registry.sqlite3") as connection:
         rows = connection.execute("SELECT * FROM assisted_certifications").fetchall()
     assert [(r[0], r[2], r[3]) for r in rows] == [(WANG_ID, "子女", 1)]
