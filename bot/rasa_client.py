@@ -80,11 +80,18 @@ class RasaClient:
             raise EngineUnavailable()
 
         try:
-            return _REPLIES.validate_json(response.content)
+            replies = _REPLIES.validate_json(response.content)
         except ValidationError as err:
             # Do not log `err` itself: its text quotes the reply, which may echo user data.
             logger.error("Rasa answered with an unexpected body (%d problems)", err.error_count())
             raise EngineUnavailable() from err
+        if not replies:
+            # This bot answers every turn. Rasa's REST channel answers 200 and nothing when
+            # the turn failed inside it (its lock store or an action server went away): say
+            # so, so the resident hears 请稍后再试 and the retry is answered, not silence.
+            logger.warning("Rasa answered the turn with nothing; treated as a failed turn")
+            raise EngineUnavailable()
+        return replies
 
     async def health(self) -> dict[str, ComponentHealth]:
         """Probe Rasa and the action server concurrently, so /health costs one timeout at most."""

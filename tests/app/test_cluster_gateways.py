@@ -188,3 +188,20 @@ def test_one_gateway_polls_telegram_and_the_other_takes_over_when_it_stops(
         for client in (first, second):
             with contextlib.suppress(Exception):
                 client.__exit__(None, None, None)
+
+
+async def test_a_turn_rasa_answers_with_nothing_is_a_clear_error_and_its_retry_is_answered(
+    gateways: tuple[Gateway, Gateway], fake_rasa: FakeRasaState
+) -> None:
+    """Rasa's REST channel answers 200 and [] when a turn failed inside it (its Redis lock
+    store restarting, an action server gone): the resident must hear that, not nothing."""
+    one, _ = gateways
+    fake_rasa.scripted["你好呀"] = []
+    body = {"sender": SENDER, "message": "你好呀", "client_message_id": "empty-1"}
+    failed = await one.client.post(SEND, json=body)
+    assert failed.status_code == 503, failed.text
+    assert "稍" in failed.json()["error"]["message"]
+    fake_rasa.scripted["你好呀"] = [{"text": "您好！"}]
+    retry = await one.client.post(SEND, json=body)
+    assert retry.status_code == 200, retry.text
+    assert [r["text"] for r in retry.json()] == ["您好！"]
