@@ -107,6 +107,7 @@ class Resident:
         """Send `text`; retry (same client id) after each clear error, as the page does;
         fail on an unclear one, or if nothing answers within RETRY_FOR_S."""
         client_id = uuid.uuid4().hex
+        seen = len(self.errors)
         response = self._post(text, client_id)
         deadline = time.monotonic() + RETRY_FOR_S
         while response.status_code != 200:
@@ -116,8 +117,8 @@ class Resident:
             assert time.monotonic() < deadline, f"{text!r} still unanswered: {self.errors}"
             time.sleep(1)
             response = self._post(text, client_id)
-        if self.errors:
-            print(f"{self.sender}: {text!r} answered after {self.errors}")  # noqa: T201
+        if len(self.errors) > seen:
+            print(f"{self.sender}: {text!r} answered after {self.errors[seen:]}")  # noqa: T201
         replies: list[dict[str, Any]] = response.json()
         assert replies, f"{text!r} was answered with nothing"
         self.last = replies
