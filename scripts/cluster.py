@@ -197,6 +197,9 @@ def haproxy_config(cfg: ClusterConfig) -> str:
         "    timeout client 120s\n"
         "    timeout server 120s\n"
         "    timeout tunnel 1h\n"  # WebSockets (consoles, kiosks)
+        # A gateway's /health asks Rasa and the action server (3 s each at most): under load
+        # a check cut at `inter` (1 s) took both gateways out and the front door said 503.
+        "    timeout check 7s\n"
         "    option http-buffer-request\n"
         f"{errorfiles}"
         "frontend front\n"
