@@ -137,6 +137,8 @@ class LevelResult:
     error_kinds: Counter[str] = field(default_factory=Counter)
     elapsed_s: float = 0.0
     conversations: int = 0
+    #: CPU seconds each of the target's processes spent during the level (see cpu_seconds).
+    cpu_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def turns(self) -> int:
@@ -151,6 +153,27 @@ class LevelResult:
             return None
         ordered = sorted(self.latencies_ms)
         return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def cpu_seconds(groups: dict[str, int]) -> dict[str, float]:
+    """CPU seconds (user + system, with reaped children) of each process group, from /proc.
+
+    Every process of a stack runs in its own session (``Stack.spawn``), so a group holds
+    PostgreSQL's backends or Rasa's children too. Off Linux this is empty: the figures
+    are only a diagnosis of where a turn's CPU goes, not part of the result.
+    """
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    totals = dict.fromkeys(groups, 0.0)
+    by_group = {pgid: name for name, pgid in groups.items()}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        name = by_group.get(int(fields[2]))  # pgrp: the third field after the name
+        if name is not None:
+            totals[name] += sum(int(x) for x in fields[11:15]) / ticks  # utime..cstime
+    return totals
 
 
 def _check_loopback(url: str) -> None:
@@ -195,8 +218,11 @@ async def _resident(
             text = script.answer([str(r["text"]) for r in replies if r.get("text")])
 
 
-async def run_level(gateway_url: str, concurrency: int, run: str) -> LevelResult:
-    """``concurrency`` residents at once until each has had its turns or time is up."""
+async def run_level(
+    gateway_url: str, concurrency: int, run: str, groups: dict[str, int] | None = None
+) -> LevelResult:
+    """``concurrency`` residents at once until each has had its turns or time is up;
+    `groups` (name: process group) are the target's processes whose CPU is counted."""
     _check_loopback(gateway_url)
     concurrency = min(concurrency, MAX_CONCURRENCY)
     people = residents()
@@ -204,6 +230,7 @@ async def run_level(gateway_url: str, concurrency: int, run: str) -> LevelResult
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     timeout = httpx.Timeout(TURN_TIMEOUT_S)
     url = f"{gateway_url}/webhooks/rest/webhook"
+    cpu_before = cpu_seconds(groups or {})
     started = time.monotonic()
     deadline = started + LEVEL_TIME_LIMIT_S
     async with httpx.AsyncClient(limits=limits, timeout=timeout, trust_env=False) as client:
@@ -223,22 +250,37 @@ async def run_level(gateway_url: str, concurrency: int, run: str) -> LevelResult
             )
         )
     result.elapsed_s = time.monotonic() - started
+    cpu_after = cpu_seconds(groups or {})
+    result.cpu_s = {name: cpu_after[name] - cpu_before[name] for name in cpu_after}
     return result
 
 
-def run_levels(urls: dict[str, str], levels: Sequence[int]) -> dict[str, list[LevelResult]]:
+@dataclass(frozen=True)
+class Target:
+    """A stack under load: its front door, and its processes by name (live: a restarted
+    process is counted under its new pid), empty for a cluster we did not start."""
+
+    url: str
+    processes: dict[str, Any] = field(default_factory=dict)
+
+    def groups(self) -> dict[str, int]:
+        return {name: proc.pid for name, proc in self.processes.items()}
+
+
+def run_levels(targets: dict[str, Target], levels: Sequence[int]) -> dict[str, list[LevelResult]]:
     """Each target warmed up (first turns load Rasa's caches), then level by level, the
     targets taking turns within a level (the order alternating), so that load from
     anything else on the machine falls on both alike rather than on whichever ran later."""
-    for url in urls.values():
-        asyncio.run(run_level(url, WARMUP_RESIDENTS, f"warmup-{int(time.time())}"))
-    results: dict[str, list[LevelResult]] = {label: [] for label in urls}
-    labels = list(urls)
+    for target in targets.values():
+        asyncio.run(run_level(target.url, WARMUP_RESIDENTS, f"warmup-{int(time.time())}"))
+    results: dict[str, list[LevelResult]] = {label: [] for label in targets}
+    labels = list(targets)
     for index, level in enumerate(levels):
         for label in labels[index % 2 :] + labels[: index % 2]:
             print(f"[{label}] {level} residents…", flush=True)
             run = f"{label.replace(' ', '_')}-{int(time.time())}"  # a sender id has no spaces
-            results[label].append(asyncio.run(run_level(urls[label], level, run)))
+            target = targets[label]
+            results[label].append(asyncio.run(run_level(target.url, level, run, target.groups())))
     return results
 
 
@@ -252,7 +294,7 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def make_run_stack(model: Path) -> Iterator[str]:
+def make_run_stack(model: Path) -> Iterator[Target]:
     """`make run`'s three processes on free loopback ports and a temporary var/."""
     from scripts.stack import Stack, StackConfig
 
@@ -273,7 +315,7 @@ def make_run_stack(model: Path) -> Iterator[str]:
             del os.environ[key]
     try:
         stack.start()
-        yield config.gateway_url
+        yield Target(config.gateway_url, stack.processes)
     finally:
         stack.stop()
         os.environ.clear()
@@ -282,7 +324,7 @@ def make_run_stack(model: Path) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def cluster_stack(model: Path) -> Iterator[str]:
+def cluster_stack(model: Path) -> Iterator[Target]:
     """`make run-cluster`'s processes (scripts.cluster) on free ports; yields its front door.
 
     Its data directory is under var/bench (PostgreSQL runs as Debian's ``postgres`` user
@@ -314,8 +356,8 @@ def cluster_stack(model: Path) -> Iterator[str]:
         if key in _FOREIGN_ENV or key.startswith("GATEWAY_") or key == "RASA_TOKEN":
             del os.environ[key]
     try:
-        with Cluster(config):
-            yield config.front_url
+        with Cluster(config) as cluster:
+            yield Target(config.front_url, cluster.stack.processes)
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -357,6 +399,18 @@ def report(results: dict[str, list[LevelResult]]) -> list[str]:
             if r.error_kinds:
                 kinds = ", ".join(f"{k} x{n}" for k, n in r.error_kinds.most_common())
                 lines.append(f"{label} at {r.concurrency}: errors {kinds}")
+    lines.append("\nCPU per turn, ms, by process (cores: all of them together, busy share)")
+    for label, levels in results.items():
+        for r in levels:
+            if r.cpu_s and r.turns:
+                parts = "  ".join(
+                    f"{name} {1000 * cpu / r.turns:.0f}" for name, cpu in sorted(r.cpu_s.items())
+                )
+                cores = sum(r.cpu_s.values()) / r.elapsed_s
+                total = 1000 * sum(r.cpu_s.values()) / r.turns
+                lines.append(
+                    f"{label} at {r.concurrency}: {total:.0f} ms/turn, {cores:.2f} cores: {parts}"
+                )
     if "cluster" in results and "make run" in results:
         for ours, theirs in zip(results["cluster"], results["make run"], strict=True):
             if theirs.turns_per_s:
@@ -390,15 +444,15 @@ def main(argv: Sequence[str]) -> int:
         model, _ = ensure_model(ROOT / "config.yml")
     with contextlib.ExitStack() as stacks:
         print("[make run] starting the stack…", flush=True)
-        urls = {"make run": stacks.enter_context(make_run_stack(model))}
+        targets = {"make run": stacks.enter_context(make_run_stack(model))}
         if args.cluster_url:
-            urls["cluster"] = args.cluster_url.rstrip("/")
+            targets["cluster"] = Target(args.cluster_url.rstrip("/"))
         elif not args.no_cluster and (why := cluster_missing()) is None:
             print("[cluster] starting make run-cluster's processes…", flush=True)
-            urls["cluster"] = stacks.enter_context(cluster_stack(model))
+            targets["cluster"] = stacks.enter_context(cluster_stack(model))
         elif not args.no_cluster:
             print(f"(the cluster is not measured: {why})")
-        results = run_levels(urls, levels)
+        results = run_levels(targets, levels)
     lines = report(results)
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     (BENCH_DIR / "load.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
