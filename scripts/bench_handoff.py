@@ -27,7 +27,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,17 +42,12 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from bot.agents import create_agent
 from bot.store.db import Database
+from scripts.bench_stacks import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-password-123"
 IN_FLIGHT_USERS = 50
 HTTP_TIMEOUT_S = 15.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -199,7 +193,7 @@ def process(argv: list[str], log_path: Path, env: dict[str, str]) -> Iterator[in
 @contextlib.contextmanager
 def fake_rasa_and_gateway(workdir: Path, database_url: str) -> Iterator[str]:
     """The fake Rasa and a real gateway in front of it; yields the gateway's base URL."""
-    rasa_port, gateway_port = _free_port(), _free_port()
+    rasa_port, gateway_port = free_port(), free_port()
     rasa_url = f"http://127.0.0.1:{rasa_port}"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     gateway_env = {

@@ -13,7 +13,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scripts.bench_stacks import free_port
 from scripts.evaluate_nlu import Example, Report, load_examples, score
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,12 +67,6 @@ def train(config: Path, workdir: Path) -> tuple[Path, float]:
     return workdir / f"{config.stem}.tar.gz", time.perf_counter() - started
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
     request = urllib.request.Request(
         url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
@@ -85,7 +79,7 @@ def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
 def serve_and_parse(
     model: Path, texts: list[str], workdir: Path, rounds: int
 ) -> tuple[list[dict[str, Any]], list[float]]:
-    port, token = _free_port(), secrets.token_urlsafe(16)
+    port, token = free_port(), secrets.token_urlsafe(16)
     server = subprocess.Popen(
         [str(RASA), "run", "--model", str(model), "--enable-api", "--auth-token", token,
          "--interface", "127.0.0.1", "--port", str(port), "--quiet"],

@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import math
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,9 +35,9 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+from scripts.bench_stacks import free_port, stack_module
 from scripts.task_personas import DEFAULT_COUNT, DEFAULT_SEED, Persona, Utterance, make_personas
 from scripts.task_resident import SimulatedResident, mask_ids, task_done
 
@@ -149,24 +147,6 @@ def webhook_talker(gateway_url: str) -> Talk:
 # --- stacks -------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
-def _stack_module(root: Path) -> ModuleType:
-    """``scripts/stack.py`` of ``root``: the baseline starts its processes its own way."""
-    name = f"_bench_stack_{abs(hash(root))}"
-    spec = importlib.util.spec_from_file_location(name, root / "scripts" / "stack.py")
-    if spec is None or spec.loader is None:
-        raise RuntimeError(f"no scripts/stack.py under {root}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
 @contextlib.contextmanager
 def _clean_environment() -> Iterator[None]:
     saved = dict(os.environ)
@@ -183,14 +163,14 @@ def _clean_environment() -> Iterator[None]:
 @contextlib.contextmanager
 def running_stack(target: Target, var_dir: Path) -> Iterator[str]:
     """The target's three processes on free loopback ports; yields the gateway's URL."""
-    module = _stack_module(target.root)
+    module = stack_module(target.root)
     config = module.StackConfig(
         model=target.model,
         var_dir=var_dir,
-        rasa_port=_free_port(),
-        actions_port=_free_port(),
+        rasa_port=free_port(),
+        actions_port=free_port(),
         gateway_host=LOOPBACK,
-        gateway_port=_free_port(),
+        gateway_port=free_port(),
         log_dir=var_dir / "logs",
     )
     stack = module.Stack(config)

@@ -23,12 +23,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import math
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,8 +36,9 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
+
+from scripts.bench_stacks import free_port, stack_module
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"
@@ -135,35 +134,17 @@ def measure(rasa_urls: dict[str, str], rounds: int, run: str) -> dict[str, Timin
 # --- stacks -------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
-def _stack_module(root: Path) -> ModuleType:
-    """``scripts/stack.py`` of ``root``: the baseline starts its processes its own way."""
-    name = f"_bench_turn_stack_{abs(hash(root))}"
-    spec = importlib.util.spec_from_file_location(name, root / "scripts" / "stack.py")
-    if spec is None or spec.loader is None:
-        raise RuntimeError(f"no scripts/stack.py under {root}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
 @contextlib.contextmanager
 def running_rasa(target: Target, var_dir: Path) -> Iterator[str]:
     """The target's three processes on free loopback ports; yields Rasa's URL."""
-    module = _stack_module(target.root)
+    module = stack_module(target.root)
     config = module.StackConfig(
         model=target.model,
         var_dir=var_dir,
-        rasa_port=_free_port(),
-        actions_port=_free_port(),
+        rasa_port=free_port(),
+        actions_port=free_port(),
         gateway_host=LOOPBACK,
-        gateway_port=_free_port(),
+        gateway_port=free_port(),
         log_dir=var_dir / "logs",
     )
     stack = module.Stack(config)

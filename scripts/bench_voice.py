@@ -47,6 +47,7 @@ from typing import Any
 
 import httpx
 
+from scripts.bench_stacks import free_port
 from voice.asr import ModelStore, RecognizerSession
 from voice.audio import BYTES_PER_SECOND, pcm_duration, to_pcm16k
 from voice.pipeline import (
@@ -343,9 +344,9 @@ async def bench_real_dialogue(
         config = StackConfig(
             model=model,
             var_dir=Path(var),
-            rasa_port=_free_port(),
-            actions_port=_free_port(),
-            gateway_port=_free_port(),
+            rasa_port=free_port(),
+            actions_port=free_port(),
+            gateway_port=free_port(),
             log_dir=Path(var) / "logs",
         )
         stack = Stack(config)
@@ -373,14 +374,6 @@ async def bench_real_dialogue(
     report_turns(times, "ASR final, hub + Rasa + actions, real replies' TTS")
     kinds = sorted({f"{kind} after {line!r}" for line, kind in dialogue.expects})
     print(f"   expect payloads seen: {'; '.join(kinds) or 'none'}")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _fmt(values: list[float]) -> str:

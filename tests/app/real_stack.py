@@ -4,7 +4,6 @@ end-to-end tests, on free ports with a temporary var/; plus how a user talks to 
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,14 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from scripts.bench_stacks import free_port as free_port  # the cluster tests import it from here
 from scripts.model_cache import ROOT, model_path
 from scripts.stack import Stack, StackConfig, rasa_token
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def trained_model() -> Path:
