@@ -17,7 +17,6 @@ Rules (the HTTP layer only translates):
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,29 +39,6 @@ from bot.store.models import Agent, Case, CaseState, CaseStep, Conversation, Rat
 from bot.store.transcript import lock_conversation, staff_transcript
 
 logger = logging.getLogger(__name__)
-
-# The bot reads an ID number back in groups ("110105，19491001，0031。对吗？"), which
-# `mask_pii` does not see as one number; a case page is read by more people than the
-# conversation's own agent, so grouped runs of 11+ digits are masked here as well.
-_GROUPED_DIGITS = re.compile(r"(?<![0-9])[0-9]{2,}(?:[，,、 -][0-9]{2,}){1,5}(?![0-9Xx])[Xx]?")
-
-
-def mask_case_text(text: str | None) -> str | None:
-    """`mask_pii`, plus numbers written in groups (an ID read back for confirmation)."""
-    if text is None:
-        return None
-
-    def hide(match: re.Match[str]) -> str:
-        digits = re.sub(r"[，,、 -]", "", match.group())
-        if len(digits) < 11:
-            return match.group()
-        keep_head, keep_tail = (6, 4) if len(digits) >= 15 else (3, 4)
-        return (
-            digits[:keep_head] + "*" * (len(digits) - keep_head - keep_tail) + digits[-keep_tail:]
-        )
-
-    return _GROUPED_DIGITS.sub(hide, mask_pii(text))
-
 
 _RESOLVED = (CaseState.FIXED.value, CaseState.EXPLAINED.value, CaseState.CLOSED.value)
 _MAX_NOTE_CHARS = 1000
@@ -379,10 +355,7 @@ class CaseDesk:
             case=summary,
             reason=rating.reason if rating else None,
             resolution=case.resolution,
-            transcript=[
-                message.model_copy(update={"text": mask_case_text(message.text)})
-                for message in await staff_transcript(session, case.conversation_id, masked=True)
-            ],
+            transcript=await staff_transcript(session, case.conversation_id, masked=True),
             steps=[
                 CaseStepView(
                     from_state=step.from_state,

@@ -34,16 +34,35 @@ _PHONE_NUMBER = re.compile(
     r"(?<![0-9])(?:\+?86[ -]?)?([0-9]{3})[ -]?[0-9]{4}[ -]?([0-9]{4})(?![0-9])",
 )
 
+# Numbers written in groups the two patterns above do not expect: an ID typed as
+# "440106 1957 0813 9875", a phone as "138，0013，8000", a bank card in fours. Any run of
+# 11+ digits in 2+ digit groups is hidden; a list of room numbers or dates may go with
+# it, which is the cheaper mistake.
+_GROUPED_DIGITS = re.compile(r"(?<![0-9])[0-9]{2,}(?:[，,、 -][0-9]{2,}){1,5}(?![0-9Xx])[Xx]?")
+_GROUP_SEPARATORS = re.compile(r"[，,、 -]")
+_GROUPED_MIN_DIGITS = 11
+
 
 def mask_pii(text: str) -> str:
     """Return `text` with ID numbers as ``110105********0031`` and phones as ``138****5678``.
 
     IDs are masked first: an ID contains 11-digit stretches, and masking it first keeps
-    the phone pattern from seeing them.
+    the phone pattern from seeing them. Other groupings go last, on whatever is left.
     """
     masked = _ID_NUMBER.sub(r"\1********\2", text)
     masked = _PHONE_NUMBER.sub(r"\1****\2", masked)
-    return _mask_spoken_numbers(masked)
+    masked = _mask_spoken_numbers(masked)
+    return _GROUPED_DIGITS.sub(_mask_grouped, masked)
+
+
+def _mask_grouped(match: re.Match[str]) -> str:
+    """Joined up, so the masked form looks like the ID or phone it probably is."""
+    digits = _GROUP_SEPARATORS.sub("", match.group())
+    if len(digits) < _GROUPED_MIN_DIGITS:
+        return match.group()  # a short grouped number (a date, a price) is not personal
+    # ID-length runs (15-digit old IDs too) keep the area code, shorter ones a phone's head.
+    keep_head, keep_tail = (6, 4) if len(digits) >= 15 else (3, 4)
+    return digits[:keep_head] + "*" * (len(digits) - keep_head - keep_tail) + digits[-keep_tail:]
 
 
 def _mask_spoken(digits: str) -> str:

@@ -28,6 +28,10 @@ PHONE = "13812345678"
             "我听到的号码是：110105，19491001，0031。对吗？",
             "我听到的号码是：110105********0031。对吗？",
         ),
+        # Groupings the ID and phone patterns do not expect (users type IDs in fours).
+        ("身份证是 440106 1957 0813 9875", "身份证是 440106********9875"),
+        ("电话 138，0013，8000", "电话 138****8000"),
+        ("卡号 6222 0212 3456 7890", "卡号 622202******7890"),
         (PHONE, "138****5678"),
         (f"电话是{PHONE}。", "电话是138****5678。"),
         ("138 1234 5678", "138****5678"),
@@ -52,6 +56,8 @@ def test_numbers_are_masked(text: str, expected: str) -> None:
         "123456789012",  # 12 digits: not a phone
         "1234567890123456789",  # 19 digits: not an ID (some other number)
         "预约2024年10月1日上午9点",
+        "下次请在2027年12月1日前认证",
+        "2024-10-01 上午",  # grouped, but too short to be an ID or a phone
     ],
 )
 def test_other_text_is_left_alone(text: str) -> None:
