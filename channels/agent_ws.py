@@ -1,7 +1,13 @@
-"""``WS /ws/agent?token=…``: live pushes to agent consoles.
+"""``WS /ws/agent?token=…[&after=<id>]``: live pushes to agent consoles.
 
 Pushes (shapes in `bot.bus.console_feed`): the queue on connect and on every change, claims
-by anyone, and new turns of the conversations this agent handles. A bad or expired
+by anyone, and new turns of the conversations this agent handles, each with its stream
+``id``. A console that reconnects passes the last ``id`` it saw as ``after``: it then gets
+``{"type": "resumed", "after"}`` and, in order, the pushes it missed (the same ones, masked
+the same way, a live connection would have had), then live ones with none twice at the
+seam. When that cannot be done (in process, Redis away, the id trimmed or unknown) it
+gets the queue snapshot with ``"resync": true`` and re-reads the rest over HTTP, as a
+console always could. A bad or expired
 token closes the socket with code 4401 (after accepting it: a close during the handshake
 would reach a browser only as a generic failure). A console that falls too far behind
 is closed with 1013 ("try again later") and reconnects; the REST API has the state.
@@ -20,7 +26,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from bot.agents import AgentSession
 from bot.bus import console_feed
-from bot.bus.events import Subscription, SubscriptionLagged
+from bot.bus.events import EventBus, Subscription, SubscriptionLagged
 from bot.store.models import utcnow
 from channels.deps import AccountsDep, BusDep, DeskDep
 
@@ -39,6 +45,7 @@ async def agent_ws(
     desk: DeskDep,
     bus: BusDep,
     token: str | None = None,
+    after: str | None = None,
 ) -> None:
     """Authenticate, then forward this agent's events until either side goes away."""
     session = await accounts.authenticate(token)
@@ -47,9 +54,13 @@ async def agent_ws(
         await websocket.close(code=CLOSE_UNAUTHORIZED)
         return
     with bus.subscribe() as subscription:
-        # Subscribed first, so nothing that happens while the snapshot is read is lost.
-        queue = await desk.queue(session.agent)
-        await websocket.send_text(console_feed.queue_push(queue.items).model_dump_json())
+        # Subscribed first, so nothing that happens while the state is read is lost.
+        position = bus.position  # what the snapshot covers at least, taken with the subscription
+        if not after or not await _replay(websocket, bus, subscription, session, after):
+            queue = await desk.queue(session.agent)
+            await websocket.send_text(
+                console_feed.snapshot_push(queue.items, position, resync=bool(after))
+            )
         sender = asyncio.create_task(_forward(websocket, subscription, session))
         receiver = asyncio.create_task(_drain(websocket))
         done, pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
@@ -62,6 +73,25 @@ async def agent_ws(
                 exc = task.exception()
                 if not isinstance(exc, WebSocketDisconnect):
                     logger.warning("agent console connection ended: %s", type(exc).__name__)
+
+
+async def _replay(
+    websocket: WebSocket,
+    bus: EventBus,
+    subscription: Subscription,
+    session: AgentSession,
+    after: str,
+) -> bool:
+    """Send what the console missed after stream id `after`; False if the bus cannot say."""
+    missed = await bus.resume(subscription, after)
+    if missed is None:
+        return False
+    await websocket.send_text(console_feed.resumed_push(after))
+    for event_id, event in missed:
+        text = console_feed.render(event, session.agent.id, event_id)
+        if text is not None:
+            await websocket.send_text(text)
+    return True
 
 
 async def _forward(websocket: WebSocket, subscription: Subscription, session: AgentSession) -> None:
@@ -79,7 +109,7 @@ async def _forward(websocket: WebSocket, subscription: Subscription, session: Ag
         except SubscriptionLagged:
             await websocket.close(code=CLOSE_TRY_AGAIN_LATER)
             return
-        text = console_feed.render(event, agent_id)
+        text = console_feed.render(event, agent_id, subscription.last_id)
         if text is not None:
             await websocket.send_text(text)
 

@@ -65,6 +65,20 @@ class ConversationClaimed:
 Event = QueueChanged | MessageAdded | ConversationClaimed
 
 
+def stream_id_less(a: str, b: str) -> bool:
+    """Stream ids (``<ms>-<seq>``) compare as numbers; a malformed one sorts first, so it
+    never looks newer than a real id."""
+
+    def parts(value: str) -> tuple[int, int]:
+        ms, _, seq = value.partition("-")
+        return int(ms), int(seq or 0)
+
+    try:
+        return parts(a) < parts(b)
+    except ValueError:
+        return True
+
+
 class SubscriptionLagged(Exception):
     """The listener fell too far behind and was dropped; re-read state and subscribe again."""
 
@@ -79,28 +93,45 @@ class Subscription:
         self._queue: asyncio.Queue[object] = asyncio.Queue(maxsize=buffer + 1)
         self._buffer = buffer
         self.lagged = False
-        self.last_id: str | None = None  # stream id of the last event `next` returned
+        # Stream id of the last event `next` returned; None if it was not in a stream (in
+        # process, or Redis was away), so it cannot be resumed from.
+        self.last_id: str | None = None
+        self._skip_through: str | None = None
 
     def _offer(self, event: Event, event_id: str | None = None) -> None:
         if self.lagged:
             return
         if self._queue.qsize() >= self._buffer:
-            self.lagged = True
-            self._queue.put_nowait(_LAGGED)  # the one slot kept free for this marker
+            self.lag()
             return
         self._queue.put_nowait((event, event_id))
 
+    def lag(self) -> None:
+        """Mark this listener as having missed events: its reader gets `SubscriptionLagged`."""
+        if not self.lagged:
+            self.lagged = True
+            self._queue.put_nowait(_LAGGED)  # the one slot kept free for this marker
+
+    def skip_through(self, event_id: str) -> None:
+        """Drop stream events up to `event_id`: a replay already gave them to the listener."""
+        self._skip_through = event_id
+
+    def _already_replayed(self, event_id: str | None) -> bool:
+        skip = self._skip_through
+        return event_id is not None and skip is not None and not stream_id_less(skip, event_id)
+
     async def next(self) -> Event:
         """Wait for the next event; raises `SubscriptionLagged` once the buffer overflowed."""
-        item = await self._queue.get()
-        if item is _LAGGED:
-            raise SubscriptionLagged()
-        assert isinstance(item, tuple)
-        event, event_id = item
-        assert isinstance(event, QueueChanged | MessageAdded | ConversationClaimed)
-        if event_id is not None:
-            self.last_id = event_id
-        return event
+        while True:
+            item = await self._queue.get()
+            if item is _LAGGED:
+                raise SubscriptionLagged()
+            assert isinstance(item, tuple)
+            event, event_id = item
+            assert isinstance(event, QueueChanged | MessageAdded | ConversationClaimed)
+            if not self._already_replayed(event_id):
+                self.last_id = event_id
+                return event
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._iterate()
@@ -139,6 +170,12 @@ class EventBus:
                 logger.warning("dropping a subscriber that fell %d events behind", self._buffer)
                 self._subscriptions.discard(subscription)
 
+    def lag_all(self) -> None:
+        """Drop every subscriber as lagged: they missed events and must re-read state."""
+        for subscription in list(self._subscriptions):
+            subscription.lag()
+        self._subscriptions.clear()
+
     async def start(self) -> None:
         """Nothing to start in process; `RedisEventBus` connects its stream here."""
 
@@ -148,6 +185,23 @@ class EventBus:
     async def replay(self, after: str, limit: int = 1000) -> list[tuple[str, Event]] | None:
         """Events after stream id `after`, oldest first; None when there is no stream to
         replay from (in process) or `after` is too old: then re-read state over HTTP."""
+        return None
+
+    async def resume(
+        self, subscription: Subscription, after: str
+    ) -> list[tuple[str, Event]] | None:
+        """What a listener that last saw `after` missed, for a subscription opened just
+        before: the replay, and the subscription set to skip what the replay holds (the
+        stream may be ahead of this process's reader). None: re-read state instead."""
+        missed = await self.replay(after)
+        if missed is not None:
+            subscription.skip_through(missed[-1][0] if missed else after)
+        return missed
+
+    @property
+    def position(self) -> str | None:
+        """The stream id a subscription opened now starts after (the id a fresh listener
+        may resume from), or None when events carry no ids (in process)."""
         return None
 
     @property

@@ -8,9 +8,15 @@ same order as everyone else. A console or kiosk that reconnects sends the last i
 and gets what it missed from `replay` (``XRANGE``), as long as the stream still holds it.
 
 The database stays the truth: events only say that something changed. If Redis is gone
-(a restart), events of this process are delivered to its own subscribers directly and
-the readers of other processes miss them: their clients re-read the state over HTTP on
-the next change or reconnect, as after any lag. The reader reconnects by itself.
+(a restart), events of this process are delivered to its own subscribers directly, with
+no id (their clients cannot resume across them), and the readers of other processes miss
+them. So the first append after an outage writes a *gap* entry first: every other
+process drops its subscribers as lagged when it reads it (their clients reconnect and
+re-read state), and a replay that would cross it says None. The reader reconnects by
+itself.
+
+A replay starts only from an id the stream still holds: a trimmed id, one from before
+Redis lost its data, or one never issued cannot tell what came after it.
 
 Events hold residents' words (unmasked, each listener masks for its audience), so the
 stream keeps them only `retention_s` (trimmed by id on every append; ``XADD … MINID``).
@@ -23,10 +29,12 @@ import contextlib
 import json
 import logging
 import time
+import uuid
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
+from redis.typing import EncodableT, FieldT
 
 from bot.bus.events import (
     DEFAULT_BUFFER,
@@ -89,6 +97,16 @@ def _text(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def _field(fields: dict[Any, Any]) -> str:
+    return _text(fields[b"e"] if b"e" in fields else fields["e"])
+
+
+def _gap_origin(fields: dict[Any, Any]) -> str | None:
+    """The writer of a gap entry (events it could not append are missing before it)."""
+    raw = fields.get(b"gap", fields.get("gap"))
+    return None if raw is None else _text(raw)
+
+
 class RedisEventBus(EventBus):
     """`EventBus` whose events travel through a Redis stream shared by all gateways."""
 
@@ -107,6 +125,8 @@ class RedisEventBus(EventBus):
         self._outgoing: asyncio.Queue[Event] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._last_id = "0-0"
+        self._origin = uuid.uuid4().hex  # names this process in its gap entries
+        self._gap = False  # an event was delivered here only: mark the stream next time
         self.connected = False
 
     async def start(self) -> None:
@@ -151,14 +171,11 @@ class RedisEventBus(EventBus):
                 self._outgoing.task_done()
 
     async def _append(self, event: Event) -> None:
-        """XADD one event; if Redis is away, deliver it in this process at least."""
+        """XADD one event (after a gap entry if one is owed); if Redis is away, deliver it
+        in this process at least."""
         try:
-            await self._redis.xadd(
-                self._stream,
-                {"e": encode(event)},
-                minid=f"{int(time.time() * 1000) - self._retention_ms}-0",
-                approximate=False,  # exact: a short stream must be trimmed too
-            )
+            await self._close_gap()
+            await self._xadd({"e": encode(event)})
         except RedisError as err:
             # Our own listeners still hear it; the other processes' re-read state.
             logger.warning(
@@ -166,7 +183,23 @@ class RedisEventBus(EventBus):
                 type(err).__name__,
             )
             self.connected = False
+            self._gap = True
             self.deliver(event)
+
+    async def _close_gap(self) -> None:
+        """Write the gap entry owed since an append failed (raises `RedisError` if it still
+        cannot): a replay across the events this process kept to itself must say None."""
+        if self._gap:
+            await self._xadd({"gap": self._origin})
+            self._gap = False
+
+    async def _xadd(self, fields: dict[FieldT, EncodableT]) -> None:
+        await self._redis.xadd(
+            self._stream,
+            fields,
+            minid=f"{int(time.time() * 1000) - self._retention_ms}-0",
+            approximate=False,  # exact: a short stream must be trimmed too
+        )
 
     async def _read(self) -> None:
         while True:
@@ -175,6 +208,7 @@ class RedisEventBus(EventBus):
                     {self._stream: self._last_id}, block=READ_BLOCK_MS, count=500
                 )
                 self.connected = True
+                await self._close_gap()  # as soon as Redis is back, not at the next event
             except RedisError as err:
                 task = asyncio.current_task()
                 if task is not None and task.cancelling():
@@ -187,43 +221,50 @@ class RedisEventBus(EventBus):
             for _stream, items in entries:
                 for raw_id, fields in items:
                     self._last_id = _text(raw_id)
-                    try:
-                        event = decode(fields[b"e"] if b"e" in fields else fields["e"])
-                    except (KeyError, ValueError) as err:
-                        logger.warning("event stream: skipping a bad entry (%s)", err)
-                        continue
-                    self.deliver(event, self._last_id)
+                    self._take(fields)
+
+    def _take(self, fields: dict[Any, Any]) -> None:
+        """Deliver one stream entry read at `_last_id`; a gap of another process drops
+        this process's subscribers (they missed its local-only events)."""
+        origin = _gap_origin(fields)
+        if origin is not None:
+            if origin != self._origin:
+                logger.warning("event stream: another gateway lost events; consoles re-read")
+                self.lag_all()
+            return
+        try:
+            event = decode(_field(fields))
+        except (KeyError, ValueError) as err:
+            logger.warning("event stream: skipping a bad entry (%s)", err)
+            return
+        self.deliver(event, self._last_id)
+
+    @property
+    def position(self) -> str | None:
+        """The id of the last entry read: a subscription opened now gets what follows."""
+        return self._last_id
 
     async def replay(self, after: str, limit: int = 1000) -> list[tuple[str, Event]] | None:
         """Events after `after` (exclusive), oldest first; None if Redis cannot say, the id
-        is malformed, or the stream no longer reaches back that far (then re-read state)."""
+        is not an entry the stream holds (trimmed, lost, never issued), a gap lies in
+        between, or more than `limit` were missed (then re-read state)."""
         try:
-            oldest = await self._redis.xrange(self._stream, count=1)
-            if oldest and _stream_id_less(after, _text(oldest[0][0])):
-                return None  # trimmed past `after`: something in between is gone
-            items = await self._redis.xrange(self._stream, min=f"({after}", count=limit + 1)
+            async with self._redis.pipeline(transaction=True) as pipe:
+                # One MULTI: no trim can fall between finding `after` and reading on.
+                pipe.xrange(self._stream, min=after, max=after, count=1)
+                pipe.xrange(self._stream, min=f"({after}", count=limit + 1)
+                found, items = await pipe.execute()
         except ResponseError:
-            return None
+            return None  # a malformed id
         except RedisError as err:
             logger.warning("event stream: replay failed (%s)", type(err).__name__)
             return None
-        if len(items) > limit:
+        if not found or len(items) > limit:
             return None
         out = []
         for raw_id, fields in items:
+            if _gap_origin(fields) is not None:
+                return None
             with contextlib.suppress(KeyError, ValueError):
-                out.append((_text(raw_id), decode(fields[b"e"] if b"e" in fields else fields["e"])))
+                out.append((_text(raw_id), decode(_field(fields))))
         return out
-
-
-def _stream_id_less(a: str, b: str) -> bool:
-    """Stream ids compare as (milliseconds, sequence)."""
-
-    def parts(value: str) -> tuple[int, int]:
-        ms, _, seq = value.partition("-")
-        return int(ms), int(seq or 0)
-
-    try:
-        return parts(a) < parts(b)
-    except ValueError:
-        return True

@@ -31,8 +31,10 @@ def test_consoles_get_queue_claim_and_message_pushes(
         gateway.websocket_connect(f"/ws/agent?token={wang.token}") as wang_ws,
         gateway.websocket_connect(f"/ws/agent?token={li.token}") as li_ws,
     ):
-        assert wang_ws.receive_json() == {"type": "queue", "items": []}
-        assert li_ws.receive_json() == {"type": "queue", "items": []}
+        # In process: no stream ids, nothing to resume from.
+        snapshot = {"type": "queue", "items": [], "id": None, "resync": False}
+        assert wang_ws.receive_json() == snapshot
+        assert li_ws.receive_json() == snapshot
 
         say(gateway, "u-ws", "我的电话13812345678，转人工前说一句")
         say(gateway, "u-ws", "转人工")
@@ -58,6 +60,7 @@ def test_consoles_get_queue_claim_and_message_pushes(
                 "type": "claimed",
                 "conversation_id": conversation_id,
                 "agent": "wang",
+                "id": None,
             }
             assert next_of(ws, "queue")["items"] == []
 
@@ -81,3 +84,15 @@ def test_consoles_get_queue_claim_and_message_pushes(
             seen.append(li_ws.receive_json())
         assert [p["type"] for p in seen if p["type"] != "queue"] == []
         assert seen[-1]["items"][0]["conversation_id"] != conversation_id
+
+
+def test_without_redis_a_console_asking_to_resume_gets_the_state_marked_resync(
+    gateway: TestClient, gateways: Gateways
+) -> None:
+    add_agent(gateways.database_url, "wang")
+    wang = AgentApi(gateway, "wang")
+    say(gateway, "u-ws", "转人工")
+    with gateway.websocket_connect(f"/ws/agent?token={wang.token}&after=1-0") as ws:
+        push = ws.receive_json()
+    assert (push["type"], push["resync"], push["id"]) == ("queue", True, None)
+    assert [i["conversation_id"] for i in push["items"]] == wang.waiting_ids()

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from redis.asyncio import Redis
 
-from bot.bus.events import ConversationClaimed, MessageAdded, QueueChanged
+from bot.bus.events import ConversationClaimed, MessageAdded, QueueChanged, SubscriptionLagged
 from bot.bus.redis_stream import RedisEventBus, decode, encode
 from bot.redis_lock import LockBusy, RedisKeyedLocks, RedisLease
 from bot.views import Profile, QueueItem, TranscriptMessage
@@ -166,6 +166,71 @@ async def test_a_reconnecting_console_catches_up_from_its_last_stream_id(redis: 
         assert await bus.replay(missed[-1][0]) == []
     finally:
         await bus.stop()
+
+
+async def test_a_resumed_subscription_gets_each_event_once_at_the_seam(redis: Redis) -> None:
+    bus = RedisEventBus(redis)
+    await bus.start()
+    try:
+        with bus.subscribe() as before:
+            bus.publish(message_event("看到了"))
+            async with asyncio.timeout(5):
+                await before.next()
+        seen = before.last_id
+        assert seen is not None
+        bus.publish(message_event("错过一"))
+        bus.publish(message_event("错过二"))
+        await asyncio.sleep(0.2)
+        with bus.subscribe() as back:
+            # Appended after the subscription opened and before the replay: in both.
+            bus.publish(message_event("接缝"))
+            await asyncio.sleep(0.2)
+            missed = await bus.resume(back, seen)
+            bus.publish(message_event("之后"))
+            async with asyncio.timeout(5):
+                live = await back.next()
+        assert missed is not None
+        assert [e.message.text for _, e in missed if isinstance(e, MessageAdded)] == [
+            "错过一",
+            "错过二",
+            "接缝",
+        ]
+        assert isinstance(live, MessageAdded) and live.message.text == "之后"
+    finally:
+        await bus.stop()
+
+
+async def test_events_kept_in_one_process_while_redis_was_away_stop_any_replay_across_them(
+    server: RedisServer, redis: Redis
+) -> None:
+    one = RedisEventBus(Redis.from_url(server.url, socket_timeout=2))
+    two = RedisEventBus(Redis.from_url(server.url, socket_timeout=2))
+    await one.start()
+    await two.start()
+    try:
+        with two.subscribe() as far, one.subscribe() as near:
+            one.publish(message_event("之前"))
+            async with asyncio.timeout(5):
+                await far.next()
+                await near.next()
+            seen = far.last_id
+            assert seen is not None
+            server.stop()
+            one.publish(message_event("只在一号"))
+            async with asyncio.timeout(5):
+                await near.next()  # its own listeners still hear it, with no id
+            assert near.last_id is None, "nothing to resume from"
+            assert await two.replay(seen) is None, "Redis cannot say"
+            server.start()
+            async with asyncio.timeout(10):  # the gap entry: two's listeners missed one
+                with pytest.raises(SubscriptionLagged):
+                    await far.next()
+        assert await two.replay(seen) is None, "a replay would skip what two never heard"
+    finally:
+        if server.proc is None:  # the test stopped before restarting it
+            server.start()
+        await one.stop()
+        await two.stop()
 
 
 async def test_the_stream_keeps_events_only_for_the_retention_time(redis: Redis) -> None:
