@@ -7,9 +7,10 @@ is readable only by the same user. So `scripts.stack` starts Rasa as
 ``.venv-rasa/bin/python -m scripts.rasa_server <rasa run arguments>``: this module reads
 ``$RASA_TOKEN`` and hands it to Rasa's own command-line parser in memory, where no other
 process can see it. It also compiles Rasa's check of the action server's responses once
-(engine_ext.action_validation), and has the SQL tracker store test each pooled connection
-before use (`pre_ping_tracker_store`). Runs in the engine environment; everything else is
-Rasa's ``rasa run``.
+(engine_ext.action_validation), finds an event's class from a table instead of walking
+Rasa's class tree for every event read back (engine_ext.event_types), and has the SQL
+tracker store test each pooled connection before use (`pre_ping_tracker_store`). Runs in
+the engine environment; everything else is Rasa's ``rasa run``.
 """
 
 from __future__ import annotations
@@ -48,8 +49,10 @@ def main(arguments: list[str]) -> None:
     from rasa.__main__ import main as rasa_main
 
     from engine_ext.action_validation import install as compile_response_schema
+    from engine_ext.event_types import install as memoize_event_types
 
     compile_response_schema()  # ~19 ms less per action-server call (issue 11)
+    memoize_event_types()  # ~0.14 ms less per event of every tracker read back
     pre_ping_tracker_store()
 
     # Only this process's copy of argv changes; /proc/<pid>/cmdline keeps what was exec'd.
