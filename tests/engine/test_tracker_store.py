@@ -15,7 +15,13 @@ import pytest
 from cryptography.fernet import Fernet
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from engine_ext.tracker_store import KEY_VARIABLE, EncryptedSQLTrackerStore, TrackerKeyError
@@ -130,10 +136,13 @@ def test_plain_events_of_rasas_own_store_are_encrypted_at_start(tmp_path: Path, 
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path, key: str):
-    """The store on a SQLite file, or on the PostgreSQL test server (TEST_DATABASE_URL)."""
+def new_store(request: pytest.FixtureRequest, tmp_path: Path, key: str):
+    """Makes stores on one SQLite file, or on the PostgreSQL test server (TEST_DATABASE_URL):
+    each call is another Rasa process (a replica) on the same database."""
     if request.param == "sqlite":
-        return store(tmp_path / "tracker.db")
+        return lambda **kwargs: EncryptedSQLTrackerStore(
+            domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db"), **kwargs
+        )
     configured = os.environ.get("TEST_DATABASE_URL")
     if not configured:
         if os.environ.get("REQUIRE_FULL_SUITE"):  # CI: a missing database is a failure
@@ -153,7 +162,14 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path, key: str):
     with plain.session_scope() as session:
         session.query(plain.SQLEvent).delete()
         session.commit()
-    return EncryptedSQLTrackerStore(domain=DOMAIN, **where)
+    plain.engine.dispose()
+    return lambda **kwargs: EncryptedSQLTrackerStore(domain=DOMAIN, **where, **kwargs)
+
+
+@pytest.fixture
+def any_store(new_store):
+    """The store on a SQLite file, or on the PostgreSQL test server (TEST_DATABASE_URL)."""
+    return new_store()
 
 
 def sender_ids(tracker_store: EncryptedSQLTrackerStore) -> set[str]:
@@ -197,3 +213,163 @@ def test_only_the_silent_conversation_goes(tmp_path: Path, key: str) -> None:
     # Rasa starting again purges (a store created on the same file).
     assert store(db).purge_expired() == 0  # the start already did it
     assert sender_ids(tracker_store) == {"recent"}
+
+
+def turn(tracker: DialogueStateTracker, text: str) -> None:
+    """What one turn appends: the resident's words, a slot, the answer, listening again."""
+    tracker.update(UserUttered(text, {"name": "inform"}))
+    tracker.update(SlotSet("id_number", text))
+    tracker.update(ActionExecuted("utter_ok"))
+    tracker.update(BotUttered(f"好的：{text}"))
+    tracker.update(ActionExecuted("action_listen"))
+
+
+def stored_rows(tracker_store: EncryptedSQLTrackerStore, sender_id: str) -> int:
+    with tracker_store.session_scope() as session:
+        return (
+            session.query(tracker_store.SQLEvent)
+            .filter(tracker_store.SQLEvent.sender_id == sender_id)
+            .count()
+        )
+
+
+def rasa_last_session(tracker_store: EncryptedSQLTrackerStore, sender_id: str) -> list[dict]:
+    """The last session's events by Rasa's own SQL query, decrypted: the reference."""
+    with tracker_store.session_scope() as session:
+        rows = tracker_store._event_query(session, sender_id, False).all()
+        return [tracker_store._decrypt(row.data) for row in rows]
+
+
+def test_two_replicas_taking_turns_each_see_the_others_events(new_store) -> None:
+    replicas = [new_store(), new_store()]
+    tracker = conversation("u1")
+    asyncio.run(replicas[0].save(tracker))
+    for number in range(8):
+        # Round robin, and now and then the same replica twice (HAProxy's choice).
+        replica = replicas[(number * 3 // 2) % 2]
+        tracker = asyncio.run(replica.retrieve("u1"))
+        assert tracker is not None
+        turn(tracker, f"第{number}句")
+        asyncio.run(replica.save(tracker))
+        for other in replicas:
+            seen = asyncio.run(other.retrieve("u1"))
+            assert seen is not None and seen.events == tracker.events
+            assert seen.get_slot("id_number") == f"第{number}句"
+        # Each event stored once: the count Rasa would have made agrees with the cache's.
+        assert stored_rows(replica, "u1") == len(tracker.events)
+    fresh = asyncio.run(new_store().retrieve("u1"))
+    assert fresh is not None and fresh.events == tracker.events
+
+
+def test_a_replica_that_missed_turns_saves_only_its_own_new_events(new_store) -> None:
+    first, second = new_store(), new_store()
+    tracker = conversation("u1")
+    asyncio.run(first.save(tracker))
+    assert asyncio.run(second.retrieve("u1")) is not None  # second caches 3 events
+    for number in range(3):  # first takes three turns alone
+        tracker = asyncio.run(first.retrieve("u1"))
+        turn(tracker, f"第{number}句")
+        asyncio.run(first.save(tracker))
+    tracker = asyncio.run(second.retrieve("u1"))
+    assert tracker is not None and tracker.get_slot("id_number") == "第2句"
+    turn(tracker, "最后一句")
+    asyncio.run(second.save(tracker))
+    assert stored_rows(first, "u1") == len(tracker.events) == 3 + 4 * 5
+    assert asyncio.run(first.retrieve("u1")).events == tracker.events
+
+
+def test_a_save_from_a_stale_tracker_counts_the_rows_as_rasa_does(new_store) -> None:
+    first, second = new_store(), new_store()
+    stale = conversation("u1")
+    asyncio.run(first.save(stale))
+    tracker = asyncio.run(second.retrieve("u1"))
+    turn(tracker, "第一句")
+    asyncio.run(second.save(tracker))
+    # first still caches 3 rows, the database has 8: the cached number must not be used.
+    turn(stale, "旧的一句")
+    asyncio.run(first.save(stale))
+    assert stored_rows(first, "u1") == 8  # Rasa's way: the first 8 of stale's 8 are "stored"
+    assert asyncio.run(first.retrieve("u1")).events == tracker.events
+
+
+def test_forget_me_on_one_replica_leaves_nothing_in_the_others_cache(new_store) -> None:
+    first, second = new_store(), new_store()
+    tracker = conversation("u1")
+    turn(tracker, "第一句")
+    asyncio.run(first.save(tracker))
+    assert asyncio.run(second.retrieve("u1")) is not None  # cached by both
+    assert asyncio.run(first.retrieve("u1")) is not None
+    tracker.update(UserUttered("删除我的记录", {"name": "forget_me"}))
+    tracker.update(SlotSet("forget_me", True))
+    asyncio.run(second.save(tracker))
+    for replica in (first, second):
+        assert asyncio.run(replica.retrieve("u1")) is None
+    # The next message starts a new conversation: nothing of the old one comes back.
+    fresh = DialogueStateTracker("u1", DOMAIN.slots)
+    fresh.update(ActionExecuted("action_listen"))
+    turn(fresh, "重新开始")
+    asyncio.run(first.save(fresh))
+    for replica in (first, second):
+        again = asyncio.run(replica.retrieve("u1"))
+        assert again is not None and again.events == fresh.events
+        assert ID_NUMBER not in json.dumps([e.as_dict() for e in again.events], ensure_ascii=False)
+    assert stored_rows(first, "u1") == len(fresh.events)
+
+
+def test_retention_purge_by_another_replica_drops_the_cached_conversation(new_store) -> None:
+    first, second = new_store(), new_store()
+    tracker = conversation("old")
+    asyncio.run(first.save(tracker))
+    assert asyncio.run(first.retrieve("old")) is not None
+    assert asyncio.run(second.retrieve("old")) is not None
+    assert second.purge_expired(now=time.time() + 181 * 86400) == 1
+    for replica in (first, second):
+        assert asyncio.run(replica.retrieve("old")) is None
+    # A save from the cached tracker on the first replica is a new conversation: Rasa
+    # would store every event of it again, and so do we (the database has none).
+    asyncio.run(first.save(tracker))
+    assert stored_rows(first, "old") == len(tracker.events)
+
+
+def test_the_last_session_is_rasas_even_with_several_sessions(new_store) -> None:
+    tracker_store = new_store()
+    tracker = DialogueStateTracker("u1", DOMAIN.slots)
+    history: list[dict] = []
+    for session in range(3):
+        before = len(tracker.events)
+        tracker.update(ActionExecuted("action_session_start"))
+        tracker.update(SessionStarted())
+        tracker.update(ActionExecuted("action_listen"))
+        turn(tracker, f"第{session}次")
+        history += [event.as_dict() for event in list(tracker.events)[before:]]
+        asyncio.run(tracker_store.save(tracker))
+        cached = asyncio.run(tracker_store.retrieve("u1"))
+        reference = rasa_last_session(tracker_store, "u1")
+        assert cached is not None and [e.as_dict() for e in cached.events] == reference
+        full = asyncio.run(tracker_store.retrieve_full_tracker("u1"))
+        assert full is not None and [e.as_dict() for e in full.events] == history
+        # The tracker Rasa goes on with holds the last session only (action_session_start
+        # is older than session_started), and its save counts just those rows.
+        assert cached.events[0] == SessionStarted(cached.events[0].timestamp)
+        tracker = cached
+    assert stored_rows(tracker_store, "u1") == 3 * 8
+
+
+def test_the_cache_is_bounded_and_an_evicted_conversation_reads_back_whole(new_store) -> None:
+    tracker_store = new_store(cached_events=10)
+    trackers = {sender: conversation(sender) for sender in ("a", "b", "c", "d")}
+    for sender, tracker in trackers.items():
+        turn(tracker, sender)
+        asyncio.run(tracker_store.save(tracker))
+    assert tracker_store._cache._events <= 10
+    assert "a" not in tracker_store._cache and "d" in tracker_store._cache
+    for sender, tracker in trackers.items():
+        again = asyncio.run(tracker_store.retrieve(sender))
+        assert again is not None and again.events == tracker.events
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path: Path, key: str) -> None:
+    db = tmp_path / "tracker.db"
+    asyncio.run(store(db).save(conversation("u1")))
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
