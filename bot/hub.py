@@ -134,13 +134,14 @@ class ConversationHub:
             sorted({key for reply in replies if reply.custom for key in reply.custom}),
             _elapsed_ms(started),
         )
-        # %r keeps a user's newline from forging a second log line.
-        logger.debug(
-            "turn text sender=%r text=%r reply_text=%r",
-            mask_pii(message.sender_id),
-            mask_pii(message.text),
-            mask_pii(" / ".join(reply.text for reply in replies if reply.text)),
-        )
+        if logger.isEnabledFor(logging.DEBUG):  # masking costs: only when it is logged
+            # %r keeps a user's newline from forging a second log line.
+            logger.debug(
+                "turn text sender=%r text=%r reply_text=%r",
+                mask_pii(message.sender_id),
+                mask_pii(message.text),
+                mask_pii(" / ".join(reply.text for reply in replies if reply.text)),
+            )
         return replies
 
     async def _handle(
@@ -200,9 +201,10 @@ class ConversationHub:
                     session, locked, replies, handoff=request is not None
                 )
                 replies = [*replies, *extra]  # a due reminder, in the resident's own turn
-                for reply in replies:
-                    outbox.add(locked, await append_reply(session, locked, reply), claimed_by=None)
-                await record_turn(session, locked, turn)  # dashboard figures, missed words
+                stored = [await append_reply(session, locked, reply) for reply in replies]
+                for row in stored:
+                    outbox.add(locked, row, claimed_by=None)
+                await record_turn(session, locked, turn, stored)  # dashboard figures, misses
                 if request is not None:
                     notice = await self._waiting_room.enqueue(
                         session, locked, request, message.channel, outbox

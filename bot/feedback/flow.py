@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.bus.outbox import Outbox
@@ -88,14 +88,15 @@ class RatingFlow:
         """Replies if this turn answered a rating question (or asked to rate); else None."""
         now = utcnow()
         text = message.text.strip()
-        reason_for = await _awaiting_reason(session, conversation.id)
-        if reason_for is not None:
+        waiting = await _awaiting(session, conversation.id)
+        if waiting.reason_for is not None:
+            reason_for = await session.get_one(Rating, waiting.reason_for)
             return await self._take_reason(session, conversation, reason_for, text, outbox)
-        followup = await _awaiting_followup(session, conversation.id)
-        if followup is not None:
+        if waiting.followup is not None:
+            followup = await session.get_one(Case, waiting.followup)
             return await self._take_followup(session, conversation, followup, text, outbox)
-        asked = await _asked(session, conversation.id)
-        if asked is not None:
+        if waiting.asked is not None:
+            asked = await session.get_one(Rating, waiting.asked)
             return await self._take_rating(session, conversation, asked, message, outbox, now)
         if text.split("@", 1)[0] in RATE_LATER_WORDS:  # /rate@our_bot in a Telegram chat
             return await self._ask_again(session, conversation, outbox, now)
@@ -401,41 +402,39 @@ async def _say(
     return BotReply(recipient_id=conversation.sender_id, text=text, buttons=buttons, custom=custom)
 
 
-async def _asked(session: AsyncSession, conversation_id: int) -> Rating | None:
-    result: Rating | None = await session.scalar(
-        select(Rating)
-        .where(
-            Rating.conversation_id == conversation_id,
-            Rating.status == RatingStatus.ASKED.value,
+@dataclass(frozen=True)
+class _Awaiting:
+    """Which question of ours this conversation's next words may answer, newest first
+    (ids; None: not asked). In this order of precedence: why a low rating, a case's
+    follow-up, the rating itself."""
+
+    reason_for: int | None
+    followup: int | None
+    asked: int | None
+
+
+async def _awaiting(session: AsyncSession, conversation_id: int) -> _Awaiting:
+    """One query for the three questions: it runs before every turn of every resident,
+    and almost always finds none."""
+    reason_for = select(func.max(Rating.id)).where(
+        Rating.conversation_id == conversation_id, Rating.reason_asked_at.is_not(None)
+    )
+    followup = select(func.max(Case.id)).where(
+        Case.followup_asked_at.is_not(None),
+        Case.followup_at.is_(None),
+        Case.followup_conversation_id == conversation_id,
+    )
+    asked = select(func.max(Rating.id)).where(
+        Rating.conversation_id == conversation_id, Rating.status == RatingStatus.ASKED.value
+    )
+    row = (
+        await session.execute(
+            select(
+                reason_for.scalar_subquery(), followup.scalar_subquery(), asked.scalar_subquery()
+            )
         )
-        .order_by(Rating.id.desc())
-        .limit(1)
-    )
-    return result
-
-
-async def _awaiting_reason(session: AsyncSession, conversation_id: int) -> Rating | None:
-    result: Rating | None = await session.scalar(
-        select(Rating)
-        .where(Rating.conversation_id == conversation_id, Rating.reason_asked_at.is_not(None))
-        .order_by(Rating.id.desc())
-        .limit(1)
-    )
-    return result
-
-
-async def _awaiting_followup(session: AsyncSession, conversation_id: int) -> Case | None:
-    result: Case | None = await session.scalar(
-        select(Case)
-        .where(
-            Case.followup_asked_at.is_not(None),
-            Case.followup_at.is_(None),
-            Case.followup_conversation_id == conversation_id,
-        )
-        .order_by(Case.id.desc())
-        .limit(1)
-    )
-    return result
+    ).one()
+    return _Awaiting(reason_for=row[0], followup=row[1], asked=row[2])
 
 
 async def _link_resident(session: AsyncSession, conversation_id: int, ref: str) -> None:

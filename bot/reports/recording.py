@@ -16,9 +16,9 @@ as arguments, which keeps the hub's hook to one line.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.privacy.masking import mask_pii
@@ -27,7 +27,6 @@ from bot.reports.domain_info import fallback_texts
 from bot.store.models import (
     Conversation,
     Message,
-    Role,
     TaskOutcome,
     TrainingCandidate,
     utcnow,
@@ -55,7 +54,7 @@ class CandidateStatus(StrEnum):
 
 
 def classify_miss(
-    turn: Message, replies: list[Message], fallbacks: frozenset[str]
+    turn: Message, replies: Sequence[Message], fallbacks: frozenset[str]
 ) -> tuple[MissKind, str | None] | None:
     """Whether (and why) the bot missed `turn`, judged from the `replies` that answered it."""
     text = (turn.text or "").strip()
@@ -73,19 +72,11 @@ def classify_miss(
     return None
 
 
-async def record_turn(session: AsyncSession, conversation: Conversation, turn: Message) -> None:
-    """Record task ends and a missed utterance for the turn `turn` (see the module doc)."""
-    replies = list(
-        await session.scalars(
-            select(Message)
-            .where(
-                Message.conversation_id == conversation.id,
-                Message.id > turn.id,
-                Message.role == Role.BOT.value,
-            )
-            .order_by(Message.id)
-        )
-    )
+async def record_turn(
+    session: AsyncSession, conversation: Conversation, turn: Message, replies: Sequence[Message]
+) -> None:
+    """Record task ends and a missed utterance for the turn `turn`, answered by the stored
+    bot messages `replies` (see the module doc)."""
     now = utcnow()
     for reply in replies:
         done = task_done_in(reply.custom)

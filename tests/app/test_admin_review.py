@@ -137,18 +137,17 @@ async def test_task_done_replies_are_recorded(tmp_path: Path) -> None:
             )
             session.add(turn)
             await session.flush()
-            for custom in (
-                {"task_done": {"task": "service_lookup", "service": "elderly_allowance"}},
-                {"task_done": {"task": "auth_status", "service": None}},
-                {"task_done": "broken"},
-            ):
-                session.add(
-                    Message(
-                        conversation_id=conversation.id, role="bot", custom=custom, channel="web"
-                    )
+            replies = [
+                Message(conversation_id=conversation.id, role="bot", custom=custom, channel="web")
+                for custom in (
+                    {"task_done": {"task": "service_lookup", "service": "elderly_allowance"}},
+                    {"task_done": {"task": "auth_status", "service": None}},
+                    {"task_done": "broken"},
                 )
+            ]
+            session.add_all(replies)
             await session.flush()
-            await record_turn(session, conversation, turn)
+            await record_turn(session, conversation, turn, replies)
         async with database.read() as session:
             rows = list(await session.scalars(select(TaskOutcome).order_by(TaskOutcome.id)))
             assert [(r.task, r.service, r.channel) for r in rows] == [
