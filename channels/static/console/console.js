@@ -61,6 +61,7 @@ const state = {
   unread: new Map(), // conversation_id -> count of messages not yet seen
   canned: [],
   socket: null,
+  lastEventId: null, // stream id of the last push, to resume from after a drop (null: cannot)
   retries: 0,
   reconnectTimer: null,
   ticker: null,
@@ -659,24 +660,30 @@ async function onCannedSave(event) {
 
 // ---------------------------------------------------------------- live updates
 
-function socketUrl() {
+// A reconnect passes the last push's stream id as `after`: the server then opens with
+// {type: "resumed"} and replays what was missed, or, when it cannot, with the queue
+// snapshot marked resync: true, and the rest is re-read over HTTP (see channels/agent_ws.py).
+function socketUrl(after) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${location.host}/ws/agent?token=${encodeURIComponent(state.token)}`;
+  const resume = after ? `&after=${encodeURIComponent(after)}` : "";
+  return `${scheme}//${location.host}/ws/agent?token=${encodeURIComponent(state.token)}${resume}`;
 }
 
 function connectSocket() {
   clearTimeout(state.reconnectTimer);
   state.reconnectTimer = null;
   if (state.socket || !state.token) return;
-  const socket = new WebSocket(socketUrl());
+  const resumeFrom = state.retries > 0 ? state.lastEventId : null;
+  const socket = new WebSocket(socketUrl(resumeFrom));
   state.socket = socket;
+  let first = true;
   if (state.retries === 0) setConnection("connecting", "正在连接实时更新…");
   socket.addEventListener("open", () => {
     const wasRetrying = state.retries > 0;
     state.retries = 0;
     setConnection("online", "已连接，队列和消息实时更新。");
-    // Events sent while we were away are lost: fetch the current state once.
-    if (wasRetrying) catchUp();
+    // Nothing to resume from: what was sent while we were away is lost, fetch it once.
+    if (wasRetrying && !resumeFrom) catchUp();
   });
   socket.addEventListener("message", (event) => {
     let data;
@@ -685,6 +692,10 @@ function connectSocket() {
     } catch {
       return;
     }
+    // Asked to resume, but the server could not replay (data.resync): re-read instead.
+    if (first && resumeFrom && data.type !== "resumed") catchUp();
+    first = false;
+    if ("id" in data) state.lastEventId = data.id;
     handleEvent(data);
   });
   socket.addEventListener("close", (event) => {
@@ -729,6 +740,7 @@ function stopLive() {
   clearTimeout(state.reconnectTimer);
   state.reconnectTimer = null;
   state.retries = 0;
+  state.lastEventId = null;
   if (state.socket) {
     const socket = state.socket;
     state.socket = null;
