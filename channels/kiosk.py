@@ -9,7 +9,8 @@ one utterance the next starts by itself, until ``stop``; what is said while the 
 being prepared is held, up to 10 s, and is the start of the next utterance),
 ``{"type": "stop"}``,
 ``{"type": "text", "text": ...}``,
-``{"type": "command", "name": "repeat|slower|human|end"}``.
+``{"type": "command", "name": "repeat|slower|human|end"}``,
+``{"type": "hello", "resume"?, "after"?}`` (see below).
 
 Server -> client: ``{"type": "partial", "text"}``, ``{"type": "final", "text", "confidence"}``,
 ``{"type": "bot", "text", "audio", "choices"?}`` (audio: base64 WAV or null; choices: the
@@ -21,7 +22,19 @@ pushed from the in-process event bus (`bot.bus.user_feed`): an agent's message a
 "bot", "text", "audio", "from": "agent"}``, system news (queue position, "an agent joined")
 as ``{"type": "bot", ...}``, and with each queue notice (in the handoff turn and on every
 change of place) ``{"type": "queue", "position", "eta_s"}``, the same estimate the notice
-speaks. A bad frame gets an ``error`` and the session goes on. One recogniser per
+speaks. Each such push carries ``"id"``, its event's stream id (null when it has none: in
+process, or Redis away).
+
+Reconnecting: a page that says ``hello`` first gets ``{"type": "session", "resume", "id",
+"resumed", "resync"}``: ``resume`` names this conversation (kept in the page's memory
+only; ``reset`` carries the next one), ``id`` the stream position. After a drop the page
+says ``hello`` with the ``resume`` it had and the last ``id`` it saw as ``after``: the
+conversation goes on, and with ``resumed`` true the pushes it missed follow (only this
+conversation's, as live), before live ones and none twice. ``resync`` true: they cannot
+be replayed (in process, trimmed, unknown id, Redis away; or ``resume`` was not a
+kiosk conversation, and this is a new one). Without ``hello`` nothing changes.
+
+A bad frame gets an ``error`` and the session goes on. One recogniser per
 connection, created on the first audio; each connection is its own sender
 (``kiosk-<uuid>``), so ``end`` starts a new conversation.
 
@@ -37,6 +50,7 @@ import asyncio
 import base64
 import json
 import logging
+import re
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -45,7 +59,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from bot.bus.events import EventBus
-from bot.bus.user_feed import UserPush, follow_users
+from bot.bus.user_feed import FeedStart, UserPush, follow_user
 from bot.hub import ConversationHub
 from bot.messages import UserMessage
 from bot.reply_custom import QueuePlace, queue_place
@@ -75,6 +89,8 @@ logger = logging.getLogger(__name__)
 CHANNEL = "kiosk"
 MAX_FRAME_BYTES = 64 * 1024  # 2 s of audio; the page sends ~0.1 s frames
 MAX_CONTROL_BYTES = 16 * 1024
+# What `hello` may resume: a kiosk conversation (the uuid is the secret), nothing else.
+RESUMABLE = re.compile(r"kiosk-[0-9a-f]{32}")
 # Hands-free: speech that arrives while the previous reply is prepared is held for the next
 # utterance, at most this much (the most recent part is kept).
 MAX_HELD_BYTES = 10 * BYTES_PER_SECOND
@@ -127,10 +143,15 @@ def bot_message(text: str, audio: str | None, choices: Sequence[str]) -> dict[st
 class KioskSession:
     """One WebSocket connection: its sender id, recogniser, speech rate and current turn."""
 
-    def __init__(self, websocket: WebSocket, hub: ConversationHub, settings: Settings) -> None:
+    def __init__(
+        self, websocket: WebSocket, hub: ConversationHub, settings: Settings, bus: EventBus
+    ) -> None:
         self.ws = websocket
         self.hub = hub
         self.settings = settings
+        self.bus = bus
+        self.follower: asyncio.Task[None] | None = None
+        self.greeted = False  # said hello: wants `session` and `reset` to name the conversation
         self.voice_settings = get_voice_settings()
         self.sender_id = f"kiosk-{uuid.uuid4().hex}"
         self.speech_rate = 1.0
@@ -198,33 +219,75 @@ class KioskSession:
 
     # -- pushes from the event bus (agent replies, queue news)
 
-    async def follow(self, bus: EventBus) -> None:
+    async def start_following(self, after: str | None = None, *, asked: bool = False) -> None:
+        """(Re)start the feed of this sender's pushes, replaying what came after `after`;
+        ``asked``: the page wanted to resume (its `session` says whether it could)."""
+        await self.stop_following()
+        self.follower = asyncio.create_task(self.follow(after, asked=asked))
+
+    async def stop_following(self) -> None:
+        if self.follower is not None:
+            self.follower.cancel()  # unsubscribes from the bus
+            await asyncio.wait([self.follower])
+            self.follower = None
+
+    async def follow(self, after: str | None, *, asked: bool) -> None:
         """Forward this sender's out-of-turn messages and queue places until cancelled."""
-        pushes = follow_users(bus, lambda event: event.sender_id == self.sender_id)
-        async for push in pushes:
+        feed = follow_user(self.bus, lambda event: event.sender_id == self.sender_id, after)
+        async for item in feed:
             try:
-                await self._push(push)
+                if isinstance(item, FeedStart):
+                    await self._send_session(item, asked=asked)
+                else:
+                    await self._push(item)
             except WebSocketDisconnect:
                 return
             except Exception:  # a push failed; keep listening (the API has the state)
                 logger.exception("kiosk: a push failed")
 
+    async def _send_session(self, start: FeedStart, *, asked: bool) -> None:
+        if self.greeted:
+            await self.send(
+                {
+                    "type": "session",
+                    "resume": self.sender_id,
+                    "id": start.position,
+                    "resumed": start.resumed,
+                    "resync": asked and not start.resumed,
+                }
+            )
+
+    async def hello(self, resume: object, after: object) -> None:
+        """Go on with conversation `resume` from stream id `after`, or start a new one."""
+        self.greeted = True
+        if not (isinstance(resume, str) and RESUMABLE.fullmatch(resume)):
+            # Nothing (or nothing of ours) to go on with: a new conversation.
+            await self.start_following(asked=resume is not None)
+            return
+        self.sender_id = resume
+        await self.start_following(after if isinstance(after, str) else None, asked=True)
+
     async def _push(self, push: UserPush) -> None:
         place = push.queue_place
         if place is not None:
-            await self._send_place(place)
+            await self._send_place(place, {"id": push.event_id})  # only pushes have ids
         text = push.message.text
         if not text or not text.strip():
             return
         titles = [button.title for button in push.message.buttons or ()]
         message = bot_message(text, await self._speak(text), titles)
+        message["id"] = push.event_id
         if push.from_agent:
             message["from"] = "agent"
             self.expectation = FREE  # a person asks freely
         await self.send(message)
 
-    async def _send_place(self, place: QueuePlace) -> None:
-        await self.send({"type": "queue", "position": place.position, "eta_s": place.eta_s})
+    async def _send_place(
+        self, place: QueuePlace, extra: Mapping[str, str | None] | None = None
+    ) -> None:
+        await self.send(
+            {"type": "queue", "position": place.position, "eta_s": place.eta_s, **(extra or {})}
+        )
 
     async def _speak(self, text: str) -> str | None:
         synthesizer = shared_synthesizer()
@@ -378,7 +441,10 @@ class KioskSession:
         self.sender_id = f"kiosk-{uuid.uuid4().hex}"
         self.speech_rate = 1.0
         self.expectation = FREE
-        await self.send({"type": "reset"})
+        reset: dict[str, Any] = {"type": "reset"}
+        if self.greeted:
+            reset["resume"] = self.sender_id  # the next conversation, for the next reconnect
+        await self.send(reset)
 
     async def control(self, raw: str) -> None:
         if len(raw.encode("utf-8")) > MAX_CONTROL_BYTES:
@@ -393,7 +459,9 @@ class KioskSession:
             await self.error("bad_message")
             return
         kind = message.get("type")
-        if kind == "start":
+        if kind == "hello":
+            await self.hello(message.get("resume"), message.get("after"))
+        elif kind == "start":
             await self.start_listening(hands_free=message.get("mode") == "hands_free")
         elif kind == "stop":
             self.stop_listening()
@@ -419,6 +487,7 @@ class KioskSession:
             await self.error("bad_message")
 
     async def close(self) -> None:
+        await self.stop_following()
         self.stop_listening()
         if self.audio_task is not None and not self.audio_task.done():
             self.audio_task.cancel()
@@ -428,8 +497,10 @@ class KioskSession:
 @router.websocket("/ws/kiosk")
 async def kiosk_socket(websocket: WebSocket) -> None:
     await websocket.accept()
-    session = KioskSession(websocket, get_hub(websocket), get_app_settings(websocket))
-    follower = asyncio.create_task(session.follow(get_bus(websocket)))
+    session = KioskSession(
+        websocket, get_hub(websocket), get_app_settings(websocket), get_bus(websocket)
+    )
+    await session.start_following()
     try:
         while True:
             message = await websocket.receive()
@@ -442,6 +513,4 @@ async def kiosk_socket(websocket: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     finally:
-        follower.cancel()  # unsubscribes from the bus
-        await asyncio.wait([follower])
         await session.close()

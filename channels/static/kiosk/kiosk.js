@@ -14,6 +14,10 @@ const state = {
   handsFree: false, // the microphone keeps streaming; the server splits the utterances
   handoff: false, // waiting for or talking with a person: never "end" this conversation
   idleTimer: null,
+  // Reconnecting goes on with the same conversation (see channels/kiosk.py, "hello"): its
+  // name and the stream id of the last push, in memory only (a reload starts afresh).
+  resume: null,
+  lastEventId: null,
 };
 
 // ---------------------------------------------------------------- connection
@@ -34,6 +38,7 @@ function connect() {
   ws.addEventListener("open", () => {
     state.connected = true;
     setStatus("已连接");
+    ws.send(JSON.stringify({ type: "hello", resume: state.resume, after: state.lastEventId }));
   });
   ws.addEventListener("close", () => {
     state.connected = false;
@@ -52,6 +57,7 @@ function connect() {
       return;
     }
     activity();
+    if ("id" in message) state.lastEventId = message.id; // null: cannot resume from here
     handle(message);
   });
 }
@@ -90,7 +96,11 @@ function handle(message) {
       break;
     case "reset":
       state.handoff = false;
+      state.resume = message.resume || null;
       resetScreen();
+      break;
+    case "session":
+      onSession(message);
       break;
     case "error":
       showError(message.message || "出了点问题，请再试一次。");
@@ -99,6 +109,15 @@ function handle(message) {
     default:
       break;
   }
+}
+
+function onSession(message) {
+  if (state.resume && message.resume !== state.resume) state.handoff = false; // a new one
+  const wasResuming = state.resume !== null;
+  state.resume = message.resume || null;
+  if (!wasResuming) return;
+  // resync: what was said while we were away cannot be replayed; say so.
+  setStatus(message.resync ? "已重新连接，断开时的消息可能没有收到。" : "已重新连接");
 }
 
 function addToLog(who, text) {
@@ -315,6 +334,7 @@ function command(event) {
   if (name === "end") {
     stopTalking();
     stopAudio();
+    state.resume = null; // a reconnect before the reset must not bring this one back
   }
   sendJson({ type: "command", name });
 }
@@ -338,6 +358,7 @@ function goIdle() {
     resetScreen();
   } else if ($("log").children.length) {
     stopTalking();
+    state.resume = null;
     if (!sendJson({ type: "command", name: "end" })) resetScreen();
   }
 }
