@@ -176,10 +176,12 @@ def wait_for(check: Callable[[], T | None], timeout_s: float = 5.0, what: str = 
 
 
 @contextmanager
-def gateway_with_fake_rasa(tmp_path: Path, *, agents: Sequence[str] = ()) -> Iterator[LiveServer]:
+def gateway_with_fake_rasa(
+    tmp_path: Path, *, agents: Sequence[str] = (), **settings_overrides: Any
+) -> Iterator[LiveServer]:
     """The real gateway (uvicorn in a thread, SQLite in `tmp_path`) in front of a fake Rasa,
     with `agents` already signed up (password `PASSWORD`). For tests that drive it over
-    real HTTP: browsers, schemathesis."""
+    real HTTP: browsers, schemathesis. `settings_overrides`: e.g. ``redis_url``."""
     rasa = FakeRasaServer()
     rasa.start()
     database_url = sqlite_url(tmp_path / "gateway.db")
@@ -189,6 +191,7 @@ def gateway_with_fake_rasa(tmp_path: Path, *, agents: Sequence[str] = ()) -> Ite
         rasa_token="test-token",
         rasa_token_file=tmp_path / "no_token_file",
         database_url=database_url,
+        **settings_overrides,
     )
     server = LiveServer(create_app(settings))
     server.start()
