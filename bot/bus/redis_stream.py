@@ -28,12 +28,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 import uuid
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
 
 from bot.bus.events import (
@@ -51,6 +52,8 @@ logger = logging.getLogger(__name__)
 STREAM = "gateway:events"
 READ_BLOCK_MS = 1000
 RECONNECT_S = 0.5
+# An id we issued; not "-", "+" or "$", which XRANGE would take as the ends of the stream.
+STREAM_ID = re.compile(r"\d{1,20}-\d{1,20}")
 
 
 def encode(event: Event) -> str:
@@ -248,14 +251,14 @@ class RedisEventBus(EventBus):
         """Events after `after` (exclusive), oldest first; None if Redis cannot say, the id
         is not an entry the stream holds (trimmed, lost, never issued), a gap lies in
         between, or more than `limit` were missed (then re-read state)."""
+        if not STREAM_ID.fullmatch(after):
+            return None
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 # One MULTI: no trim can fall between finding `after` and reading on.
                 pipe.xrange(self._stream, min=after, max=after, count=1)
                 pipe.xrange(self._stream, min=f"({after}", count=limit + 1)
                 found, items = await pipe.execute()
-        except ResponseError:
-            return None  # a malformed id
         except RedisError as err:
             logger.warning("event stream: replay failed (%s)", type(err).__name__)
             return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import pairwise
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -39,7 +40,7 @@ def two(gateways: Gateways, server: RedisServer) -> tuple[TestClient, TestClient
 
 
 def console(client: TestClient, agent: AgentApi, after: str | None = None) -> Any:
-    query = f"&after={after}" if after is not None else ""
+    query = f"&after={quote(after, safe='')}" if after is not None else ""
     return client.websocket_connect(f"/ws/agent?token={agent.token}{query}")
 
 
@@ -128,7 +129,8 @@ def test_a_console_whose_id_is_gone_or_unknown_gets_the_state_marked_resync(
         redis.xtrim("gateway:events", minid=newest, approximate=False)  # as retention does
     resync_check(other, li, last_seen)
     assert resync_check(other, li, "99999999999999-0")["id"] is not None, "never issued"
-    resync_check(other, li, "not-a-stream-id")
+    for not_an_id in ("not-a-stream-id", "-", "+", "$"):  # XRANGE's ends are no ids
+        resync_check(other, li, not_an_id)
     # The newest entry is still held: from there nothing was missed.
     with console(other, li, after=newest) as ws:
         assert ws.receive_json() == {"type": "resumed", "after": newest}
