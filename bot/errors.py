@@ -30,6 +30,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     ENGINE_UNAVAILABLE = "engine_unavailable"
+    TURN_IN_PROGRESS = "turn_in_progress"
     INTERNAL_ERROR = "internal_error"
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
@@ -62,6 +63,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.NOT_FOUND: "没有这个地址。",
     ErrorCode.METHOD_NOT_ALLOWED: "不支持这种请求方式。",
     ErrorCode.ENGINE_UNAVAILABLE: "助手暂时连不上，请稍后再试。",
+    ErrorCode.TURN_IN_PROGRESS: "您这句话正在处理，请稍等再发一次。",
     ErrorCode.INTERNAL_ERROR: "出了点问题，请稍后再试。",
     ErrorCode.UNAUTHORIZED: "请先登录。",
     ErrorCode.FORBIDDEN: "这一页只有主管能看。",
@@ -124,6 +126,14 @@ class EngineUnavailable(GatewayError):
 
     default_status = 503
     default_code = ErrorCode.ENGINE_UNAVAILABLE
+
+
+class TurnInProgress(GatewayError):
+    """A retry of a message whose first attempt another gateway may still be answering;
+    sent again a moment later, it gets that answer (`bot.hub`)."""
+
+    default_status = 409
+    default_code = ErrorCode.TURN_IN_PROGRESS
 
 
 class Unauthorized(GatewayError):

@@ -24,6 +24,14 @@ one turn: the later one gets the replies the first one stored, without asking Ra
 or adding rows. A turn that got no answer (the engine failed) gives its id up, so the
 retry is answered for real. The unique index on (conversation, client id) keeps the
 promise across gateway processes too.
+
+A retry may also find its first attempt stored and not yet answered. Under a lock that
+excludes every gateway (Redis), nobody can still be answering it: its gateway died, so
+the retry is answered now. Under a lock of this process only (no Redis, or Redis away
+for a restart), another gateway may be answering it this very moment: the retry gets
+"稍等" (`TurnInProgress`) and, sent again, the answer once stored. Only a first attempt
+older than `turn_limit_s`, which no gateway can still be waiting on, is answered anew.
+Never an empty 200: that would be a message silently lost.
 """
 
 from __future__ import annotations
@@ -31,11 +39,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import timedelta
 from typing import Protocol
 
 from bot.bus.events import EventBus
 from bot.bus.outbox import Outbox
-from bot.errors import ErrorCode, GatewayError, InvalidRequest, NotFound
+from bot.errors import ErrorCode, GatewayError, InvalidRequest, NotFound, TurnInProgress
 from bot.feedback.flow import RatingFlow
 from bot.handoff.queue import HandoffRequest, active_for
 from bot.handoff.queue_watch import QueueWatcher
@@ -46,7 +55,7 @@ from bot.privacy.masking import mask_pii
 from bot.reports.recording import record_turn
 from bot.residents.turns import ResidentTurns
 from bot.store.db import Database
-from bot.store.models import Role
+from bot.store.models import Role, utcnow
 from bot.store.transcript import (
     append,
     append_reply,
@@ -86,8 +95,11 @@ class ConversationHub:
         locks: SenderLocks | None = None,
         residents: ResidentTurns | None = None,
         feedback: RatingFlow | None = None,
+        turn_limit_s: float = 60.0,
     ) -> None:
         self._engine = engine
+        # No gateway still answers a turn older than this (Rasa's timeout, and then some).
+        self._turn_limit = timedelta(seconds=turn_limit_s)
         self._residents = residents or ResidentTurns()  # reminders, 删除我的记录
         self._feedback = feedback  # 好差评: reads rating answers first, asks after tasks
         self._db = database
@@ -109,9 +121,9 @@ class ConversationHub:
         if client_message_id is not None and not is_client_message_id(client_message_id):
             raise InvalidRequest(ErrorCode.INVALID_CLIENT_MESSAGE_ID)
         started = time.perf_counter()
-        async with self._locks.hold(message.sender_id):
+        async with self._locks.hold(message.sender_id) as everywhere:
             try:
-                replies, route = await self._handle(message, client_message_id)
+                replies, route = await self._handle(message, client_message_id, everywhere)
             except GatewayError as err:
                 logger.warning(
                     "turn failed channel=%s sender=%r code=%s chars=%d ms=%d",
@@ -145,23 +157,25 @@ class ConversationHub:
         return replies
 
     async def _handle(
-        self, message: UserMessage, client_message_id: str | None
+        self, message: UserMessage, client_message_id: str | None, everywhere: bool
     ) -> tuple[list[BotReply], str]:
         """Store the user's turn, then let people or the bot answer it; or, for a message
-        already stored under `client_message_id`, return what answered it then."""
+        already stored under `client_message_id`, return what answered it then.
+        `everywhere`: the sender's lock excludes every gateway (see the module doc)."""
         outbox = Outbox(in_turn=True)
         async with self._db.transaction() as session:
             conversation = await ensure_conversation(session, message)
             if client_message_id is not None:
                 earlier = await find_client_turn(session, conversation.id, client_message_id)
                 if earlier is not None and (
-                    not self._locks.shared  # another gateway may still be answering it
-                    or not await is_unanswered(session, earlier)
+                    not await is_unanswered(session, earlier)
                     or await active_for(session, conversation.id) is not None
                 ):
                     return await replies_after(session, message.sender_id, earlier), "replay"
-                if earlier is not None:  # its gateway died mid-turn: answer it now
-                    await release_client_id(session, earlier.id)
+                if earlier is not None:
+                    if not everywhere and utcnow() - earlier.created_at < self._turn_limit:
+                        raise TurnInProgress()  # another gateway may be answering it now
+                    await release_client_id(session, earlier.id)  # its gateway died
             handoff = await active_for(session, conversation.id)
             turn = await append(
                 session,

@@ -21,30 +21,28 @@ class SenderLocks(Protocol):
     """What the hub needs to order a sender's turns: these in-process locks, or
     `bot.redis_lock.RedisKeyedLocks` when several gateways share the residents."""
 
-    # True when holding a key excludes every gateway process, not just this one.
-    shared: bool
-
-    def hold(self, key: str) -> AbstractAsyncContextManager[None]:
-        """Held for the whole turn of `key`'s sender."""
+    def hold(self, key: str) -> AbstractAsyncContextManager[bool]:
+        """Held for the whole turn of `key`'s sender; yields True when the hold excludes
+        every gateway process, False when only this one (then another gateway may be
+        answering the same sender right now)."""
         ...
 
 
 class KeyedLocks(Generic[K]):
     """``async with locks.hold(key):`` serialises work per key."""
 
-    shared = False  # this process only
-
     def __init__(self) -> None:
         self._locks: weakref.WeakValueDictionary[K, asyncio.Lock] = weakref.WeakValueDictionary()
 
     @asynccontextmanager
-    async def hold(self, key: K) -> AsyncIterator[None]:
+    async def hold(self, key: K) -> AsyncIterator[bool]:
+        """Yields False: this process only (see `SenderLocks`)."""
         lock = self._locks.get(key)
         if lock is None:
             lock = asyncio.Lock()
             self._locks[key] = lock
         async with lock:
-            yield
+            yield False
 
     def __len__(self) -> int:
         """Locks currently held or waited for (for tests)."""

@@ -86,8 +86,6 @@ class RedisKeyedLocks:
     Redis one lock per turn, not one poll per waiter.
     """
 
-    shared = True  # every gateway on this Redis
-
     def __init__(
         self,
         redis: Redis,
@@ -104,7 +102,8 @@ class RedisKeyedLocks:
         self.degraded_turns = 0  # turns that ran without Redis (for tests and logs)
 
     @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
+    async def hold(self, key: str) -> AsyncIterator[bool]:
+        """Yields True once every gateway is excluded; False while Redis is unreachable."""
         async with self._local.hold(key):
             lease = RedisLease(self._redis, self._prefix + key, self._ttl_s)
             try:
@@ -115,11 +114,11 @@ class RedisKeyedLocks:
                     "sender lock: Redis unreachable (%s); ordering within this process only",
                     type(err).__name__,
                 )
-                yield
+                yield False
                 return
             renewer = asyncio.create_task(self._keep(lease), name="sender-lock-renew")
             try:
-                yield
+                yield True
             finally:
                 renewer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -90,6 +90,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         "model": ErrorBody,
         "description": "invalid_request, invalid_sender, invalid_message or invalid_metadata",
     },
+    409: {
+        "model": ErrorBody,
+        "description": "turn_in_progress: this client_message_id is still being answered "
+        "(possibly by another gateway); send it again in a moment to get the answer",
+    },
     503: {"model": ErrorBody, "description": "engine_unavailable: Rasa is down or too slow"},
 }
 

@@ -118,7 +118,7 @@ class TelegramConversations:
     def state(self, chat_id: int) -> ChatState:
         return self.chats.setdefault(chat_id, ChatState())
 
-    def _turn(self, chat_id: int) -> AbstractAsyncContextManager[None]:
+    def _turn(self, chat_id: int) -> AbstractAsyncContextManager[bool]:
         """One turn per chat at a time, so a voice note and a quick text stay in order."""
         return self._turn_locks.hold(chat_id)
 

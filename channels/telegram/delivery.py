@@ -40,7 +40,7 @@ class Delivery:
         self.flood_waits = 0  # how often Telegram told us to slow down (for tests, health)
         self._locks: KeyedLocks[int] = KeyedLocks()
 
-    def chat(self, chat_id: int) -> AbstractAsyncContextManager[None]:
+    def chat(self, chat_id: int) -> AbstractAsyncContextManager[bool]:
         """Hold the chat: what is sent inside arrives together and in order."""
         return self._locks.hold(chat_id)
 

@@ -119,10 +119,16 @@ async def test_a_lock_held_while_the_turn_runs_past_its_expiry_is_renewed(redis:
 async def test_without_redis_a_turn_still_runs_under_the_process_lock() -> None:
     gone = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5)
     locks = RedisKeyedLocks(gone)
-    async with locks.hold("resident"):
+    async with locks.hold("resident") as everywhere:
         pass
     assert locks.degraded_turns == 1
+    assert everywhere is False  # the hub must not take this for a lock on every gateway
     await gone.aclose()
+
+
+async def test_a_hold_on_redis_says_it_excludes_every_gateway(redis: Redis) -> None:
+    async with RedisKeyedLocks(redis).hold("resident") as everywhere:
+        assert everywhere is True
 
 
 async def test_events_published_by_one_gateway_reach_the_other_in_order(redis: Redis) -> None:

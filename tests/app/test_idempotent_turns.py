@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -22,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.messages import UserMessage
 from bot.settings import Settings
 from bot.store.db import Database
-from bot.store.models import Message, Role
+from bot.store.models import Message, Role, utcnow
 from bot.store.transcript import append, ensure_conversation
 from channels.app import create_app
 
@@ -149,8 +150,10 @@ async def test_concurrent_duplicates_make_one_turn(
 async def test_concurrent_duplicates_on_two_gateways_make_one_turn(
     make_settings: Callable[..., Settings], database_url: str, fake_rasa: FakeRasaState
 ) -> None:
-    """Two gateway processes share no lock, only the database: the conversation row lock
-    and the unique index still let only one of them store and answer the message."""
+    """Two gateway processes share no lock, only the database (no Redis, or Redis away):
+    the conversation row lock and the unique index still let only one of them store and
+    answer the message. The other cannot know whether the first attempt is still being
+    answered, so it says "稍等" rather than an empty 200; sent again, it gets the answer."""
     fake_rasa.delay_s = 0.3
     async with AsyncExitStack() as stack:
         one = await open_api(stack, make_settings(database_url=database_url))
@@ -158,9 +161,43 @@ async def test_concurrent_duplicates_on_two_gateways_make_one_turn(
         responses = await asyncio.gather(
             one.post(SEND, json=body("slow")), two.post(SEND, json=body("slow"))
         )
-    assert [r.status_code for r in responses] == [200, 200], [r.text for r in responses]
+        codes = sorted(r.status_code for r in responses)
+        assert codes == [200, 409], [r.text for r in responses]
+        answered = next(r for r in responses if r.status_code == 200)
+        waiting = next(r for r in responses if r.status_code == 409)
+        assert waiting.json()["error"]["code"] == "turn_in_progress"
+        assert "稍等" in waiting.json()["error"]["message"]
+        again = await two.post(SEND, json=body("slow"))
+        assert again.status_code == 200, again.text
+        assert again.json() == answered.json()
     assert len(fake_rasa.webhook_calls) == 1
     assert len(user_rows(await stored(database_url))) == 1
+
+
+async def test_a_turn_left_unanswered_long_ago_is_answered_without_a_shared_lock(
+    make_settings: Callable[..., Settings], database_url: str, fake_rasa: FakeRasaState
+) -> None:
+    """Its gateway died mid-turn, longer ago than any turn may take: nobody is still
+    answering it, so the retry is answered, not told to wait for ever."""
+    settings = make_settings(database_url=database_url, rasa_timeout_s=0.5)
+    async with AsyncExitStack() as stack:
+        api = await open_api(stack, settings)
+        database = Database(database_url)
+        try:
+            async with database.transaction() as session:
+                conversation = await ensure_conversation(
+                    session, UserMessage(sender_id=SENDER, text="你好", channel="webchat")
+                )
+                turn = await append(
+                    session, conversation, Role.USER, text="你好", client_message_id=ID_A
+                )
+                turn.created_at = utcnow() - timedelta(seconds=30)
+        finally:
+            await database.dispose()
+        retried = await api.post(SEND, json=body("你好"))
+        assert retried.status_code == 200, retried.text
+        assert retried.json()[0]["text"] == "您说的是：你好"
+    assert len(fake_rasa.webhook_calls) == 1
 
 
 async def test_a_turn_the_engine_failed_on_is_answered_when_retried(
