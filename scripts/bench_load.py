@@ -32,7 +32,6 @@ import math
 import os
 import random
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -44,6 +43,7 @@ from typing import Any
 
 import httpx
 
+from scripts.bench_stacks import free_port
 from scripts.task_resident import Cue, cue_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -287,12 +287,6 @@ def run_levels(targets: dict[str, Target], levels: Sequence[int]) -> dict[str, l
 # --- targets ------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def make_run_stack(model: Path) -> Iterator[Target]:
     """`make run`'s three processes on free loopback ports and a temporary var/."""
@@ -302,10 +296,10 @@ def make_run_stack(model: Path) -> Iterator[Target]:
     config = StackConfig(
         model=model,
         var_dir=var_dir,
-        rasa_port=_free_port(),
-        actions_port=_free_port(),
+        rasa_port=free_port(),
+        actions_port=free_port(),
         gateway_host=LOOPBACK,
-        gateway_port=_free_port(),
+        gateway_port=free_port(),
         log_dir=var_dir / "logs",
     )
     stack = Stack(config)
@@ -337,19 +331,19 @@ def cluster_stack(model: Path) -> Iterator[Target]:
     var_dir.chmod(0o755)
 
     def ports(count: int) -> tuple[int, ...]:
-        return tuple(_free_port() for _ in range(count))
+        return tuple(free_port() for _ in range(count))
 
     config = ClusterConfig(
         model=model,
         var_dir=var_dir,
-        front_port=_free_port(),
+        front_port=free_port(),
         gateway_ports=ports(2),
         rasa_ports=ports(2),
         actions_ports=ports(2),
-        rasa_lb_port=_free_port(),
-        actions_lb_port=_free_port(),
-        postgres_port=_free_port(),
-        redis_port=_free_port(),
+        rasa_lb_port=free_port(),
+        actions_lb_port=free_port(),
+        postgres_port=free_port(),
+        redis_port=free_port(),
     )
     saved = dict(os.environ)
     for key in list(os.environ):
