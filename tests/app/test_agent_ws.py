@@ -32,7 +32,7 @@ def test_consoles_get_queue_claim_and_message_pushes(
         gateway.websocket_connect(f"/ws/agent?token={li.token}") as li_ws,
     ):
         # In process: no stream ids, nothing to resume from.
-        snapshot = {"type": "queue", "items": [], "id": None, "resync": False}
+        snapshot: dict[str, object] = {"type": "queue", "items": [], "id": None, "resync": False}
         assert wang_ws.receive_json() == snapshot
         assert li_ws.receive_json() == snapshot
 
