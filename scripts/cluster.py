@@ -180,7 +180,9 @@ def haproxy_config(cfg: ClusterConfig) -> str:
         )
         return (
             f"backend {name}\n"
-            "    balance roundrobin\n"
+            # Turns differ in cost (a form step calls the action server, small talk does
+            # not): the least busy server, not the next in turn, keeps the slow tail short.
+            "    balance leastconn\n"
             f"    option httpchk GET {check}\n"
             "    retries 3\n"
             "    option redispatch 1\n"

@@ -138,7 +138,7 @@ class Resident:
 
 def together(residents: list[Resident], text: str, fault: Callable[[], None]) -> None:
     """Each resident says `text` at once, and `fault` strikes while their turns are in
-    flight: with round-robin balancing some of them are on the part that breaks."""
+    flight: HAProxy spreads them over both servers, so some are on the part that breaks."""
     failures: list[BaseException] = []
 
     def speak(resident: Resident) -> None:
