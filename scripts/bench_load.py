@@ -139,6 +139,7 @@ class LevelResult:
     conversations: int = 0
     #: CPU seconds each of the target's processes spent during the level (see cpu_seconds).
     cpu_s: dict[str, float] = field(default_factory=dict)
+    load_cpu_s: float = 0.0  # this benchmark's own CPU seconds in the level
 
     @property
     def turns(self) -> int:
@@ -231,6 +232,7 @@ async def run_level(
     timeout = httpx.Timeout(TURN_TIMEOUT_S)
     url = f"{gateway_url}/webhooks/rest/webhook"
     cpu_before = cpu_seconds(groups or {})
+    own_before = time.process_time()  # the load generator shares the machine's cores
     started = time.monotonic()
     deadline = started + LEVEL_TIME_LIMIT_S
     async with httpx.AsyncClient(limits=limits, timeout=timeout, trust_env=False) as client:
@@ -252,6 +254,7 @@ async def run_level(
     result.elapsed_s = time.monotonic() - started
     cpu_after = cpu_seconds(groups or {})
     result.cpu_s = {name: cpu_after[name] - cpu_before[name] for name in cpu_after}
+    result.load_cpu_s = time.process_time() - own_before
     return result
 
 
@@ -404,6 +407,7 @@ def report(results: dict[str, list[LevelResult]]) -> list[str]:
                 total = 1000 * sum(r.cpu_s.values()) / r.turns
                 lines.append(
                     f"{label} at {r.concurrency}: {total:.0f} ms/turn, {cores:.2f} cores: {parts}"
+                    f"  (load generator {1000 * r.load_cpu_s / r.turns:.0f})"
                 )
     if "cluster" in results and "make run" in results:
         for ours, theirs in zip(results["cluster"], results["make run"], strict=True):
