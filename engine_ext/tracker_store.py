@@ -146,7 +146,9 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     Still durable across a crash of Rasa itself (killed, out of memory): a committed
     transaction is in the WAL file once the commit returns, and the next open replays it.
     Only an OS crash or a power cut can lose the last transactions (never corrupt the file).
-    WAL also lets a reader (a test, sqlite3 by hand) read while Rasa writes.
+    WAL also lets a reader (a test, sqlite3 by hand) read while Rasa writes. After a crash
+    the last commits may sit in tracker.db-wal: whoever deletes tracker.db by hand deletes
+    tracker.db-wal and tracker.db-shm with it (a clean stop folds the WAL back and removes it).
     """
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
