@@ -41,6 +41,7 @@ from channels import (
     health,
     kiosk,
     rest,
+    task_dump,
     user_api,
     webchat,
 )
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.desk = HandoffDesk(database, bus, watcher)
             app.state.accounts = AgentAccounts(database, settings.agent_token_ttl_s)
             watcher.start()
+            task_dump.install()  # kill -USR1: where each task waits
             feedback.watch.start()
             app.state.telegram = None
             if settings.telegram_token is not None:
