@@ -21,7 +21,7 @@ def install() -> None:
     loop = asyncio.get_running_loop()
     try:
         loop.add_signal_handler(signal.SIGUSR1, log_tasks)
-    except (NotImplementedError, RuntimeError, AttributeError):  # not the main thread
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
         logger.debug("SIGUSR1 task dump not available here")
 
 
