@@ -65,8 +65,6 @@ def scale_out(settings: Settings) -> ScaleOut:
     logger.info("scale-out: events, sender locks and the Telegram lease on Redis")
     return ScaleOut(
         bus=RedisEventBus(redis, retention_s=settings.event_retention_s),
-        locks=RedisKeyedLocks(
-            redis, ttl_s=settings.redis_lock_ttl_s, wait_s=settings.rasa_timeout_s + 10
-        ),
+        locks=RedisKeyedLocks(redis, ttl_s=settings.redis_lock_ttl_s, wait_s=settings.turn_limit_s),
         redis=redis,
     )

@@ -252,6 +252,12 @@ class Settings(BaseSettings):
         """The plain token, for the one place that must put it on the wire."""
         return self.rasa_token.get_secret_value() if self.rasa_token is not None else None
 
+    @property
+    def turn_limit_s(self) -> float:
+        """The longest a turn can still be running: Rasa's timeout, and then some. A sender
+        lock is waited for this long, and an unanswered turn older than this is abandoned."""
+        return self.rasa_timeout_s + 10
+
 
 def _read_token_file(path: Path) -> SecretStr | None:
     """A missing file just means "no token"; an unreadable one is a deployment error."""

@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 locks=scale.locks,
                 residents=residents.turns,
                 feedback=feedback.flow,
-                turn_limit_s=settings.rasa_timeout_s + 10,
+                turn_limit_s=settings.turn_limit_s,
             )
             app.state.desk = HandoffDesk(database, bus, watcher)
             app.state.accounts = AgentAccounts(database, settings.agent_token_ttl_s)
