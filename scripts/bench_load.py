@@ -43,13 +43,12 @@ from typing import Any
 
 import httpx
 
-from scripts.bench_stacks import free_port
+from scripts.bench_stacks import LOOPBACK, free_port
 from scripts.task_resident import Cue, cue_of
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"
 RESIDENTS_FILE = ROOT / "actions" / "data" / "residents.csv"
-LOOPBACK = "127.0.0.1"
 DEFAULT_LEVELS = (25, 50, 100)
 MAX_CONCURRENCY = 100
 TURNS_PER_RESIDENT = 6
@@ -163,6 +162,8 @@ def cpu_seconds(groups: dict[str, int]) -> dict[str, float]:
     PostgreSQL's backends or Rasa's children too. Off Linux this is empty: the figures
     are only a diagnosis of where a turn's CPU goes, not part of the result.
     """
+    if not groups:
+        return {}  # a cluster we did not start: nothing of ours to count
     ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     totals = dict.fromkeys(groups, 0.0)
     by_group = {pgid: name for name, pgid in groups.items()}
