@@ -22,8 +22,8 @@ resident's next turn: rows another replica appended show up as a larger count an
 are fetched (only those), anything else that disagrees (a deletion, a gap) reloads the
 conversation as Rasa would. Which stored rows belong to the last session is computed from
 the cached rows with Rasa's own rule (timestamp ≥ the latest ``session_started``), and that
-number replaces Rasa's count query at save once the same check passed in the saving
-transaction; when it fails, the save counts the rows Rasa's way.
+number replaces Rasa's count query at save: the save takes the rows the same way, checked
+in its own transaction.
 """
 
 from __future__ import annotations
@@ -341,19 +341,11 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
         await self.stream_events(tracker)
         sender_id = tracker.sender_id
         with self.session_scope() as session:
-            count, last_id = session.execute(self._state_query, {"sender": sender_id}).one()
-            known = self._cache.get(sender_id)
-            if count == 0:
-                known = _Stored(0, None)
-            elif known is None or (known.count, known.last_id) != (count, last_id):
-                known = None
-            if known is not None:
-                # What Rasa's count query would answer, from rows the check just vouched for.
-                in_session = len(_last_session(known.rows))
-                new_events = list(tracker.events)[in_session:]
-            else:
-                self._cache.drop(sender_id)
-                new_events = list(self._additional_events(session, tracker))
+            # The rows as this transaction sees them (the cache when the check vouches for
+            # it); how many are in the last session is what Rasa's count query would say.
+            known = self._stored(session, sender_id) or _Stored(0, None)
+            count, last_id = known.count, known.last_id
+            new_events = list(tracker.events)[len(_last_session(known.rows)) :]
             if _asks_to_be_forgotten(new_events):
                 # 删除我的记录, confirmed: nothing of this conversation stays, this turn
                 # included; the next message starts a new one.
@@ -382,10 +374,9 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
             after = (count, last_id)
             if values:
                 session.execute(self._insert, values)
-                if known is not None:
-                    after = session.execute(self._state_query, {"sender": sender_id}).one()
+                after = session.execute(self._state_query, {"sender": sender_id}).one()
             session.commit()
-        if known is not None and after[0] == count + len(values):
+        if after[0] == count + len(values):
             self._cache.put(sender_id, _Stored(after[0], after[1], known.rows + rows))
         else:
             self._cache.drop(sender_id)
